@@ -27,7 +27,7 @@ classes cut across the tree and say what a sync runner must do with an error:
     │   │       └── InvalidMergeFieldsError    merge fields the audience refuses
     │   ├── AuthenticationError                401                                  [flow]
     │   ├── PermissionDeniedError              403 with an error body               [flow]
-    │   ├── ThrottledError                     403 without a JSON body (load)  [retryable]
+    │   ├── ThrottledError                     403 without JSON body, 408      [retryable]
     │   ├── NotFoundError                      404
     │   ├── ConflictError                      409
     │   ├── UnprocessableEntityError           422
@@ -41,6 +41,7 @@ classes cut across the tree and say what a sync runner must do with an error:
     │   └── ConversionError                    one value that cannot convert        [row]
     ├── StoreError                             the state store failed
     │   ├── LeaseHeldError                     another worker holds the flow's lease
+    │   ├── LinkConflictError                  a link's keys belong to two links    [row]
     │   └── SchemaVersionError                 a store written by a newer pdmc      [flow]
     └── SyncError                              the sync engine refused or stopped
         ├── FlowNotFoundError
@@ -74,6 +75,7 @@ __all__ = [
     "InvalidFieldMapError",
     "InvalidMergeFieldsError",
     "LeaseHeldError",
+    "LinkConflictError",
     "MappingError",
     "MemberError",
     "MemberExistsError",
@@ -162,7 +164,11 @@ class APIError(PdmcError):
             or ``None`` when the response had no body.
         request_id: the service's request or trace id, when it sent one.
         title, detail: the vendor's error title and explanation, when present.
+        retry_after: the wait in seconds the service advised (``Retry-After`` or a
+            rate-limit reset header), when it advised one.
     """
+
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -230,7 +236,7 @@ class PermissionDeniedError(APIError, FlowError):
 
 
 class ThrottledError(APIError, RetryableError):
-    """403 without a JSON error body: the service is shedding load."""
+    """The service shed the request: a 403 without a JSON error body, or a 408."""
 
 
 class NotFoundError(APIError):
@@ -247,8 +253,6 @@ class UnprocessableEntityError(APIError):
 
 class RateLimitError(APIError, RetryableError):
     """429: too many requests; ``retry_after`` holds the service's advice in seconds."""
-
-    retry_after: float | None = None
 
 
 class ServerError(APIError, RetryableError):
@@ -302,6 +306,19 @@ class LeaseHeldError(StoreError):
     """Another worker holds the lease; try again after it expires."""
 
 
+class LinkConflictError(StoreError, RowError):
+    """A link's person id, member id or email already belongs to another link.
+
+    ``email`` names the contact whose link was refused and ``field`` the key
+    (``person_id``, ``member_id`` or ``email``) that another link holds.
+    """
+
+    def __init__(self, message: str, *, email: str, field: str) -> None:
+        super().__init__(message)
+        self.email = email
+        self.field = field
+
+
 class SchemaVersionError(StoreError, FlowError):
     """The store was written by a newer pdmc whose schema this one cannot read."""
 
@@ -316,4 +333,3 @@ class FlowNotFoundError(SyncError, LookupError):
 
 class FlowDeactivatedError(SyncError, FlowError):
     """The flow deactivated itself; ``reason`` says why."""
-

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeAlias
 
 from attrs import field, frozen
 
+from pdmc._secret import Secret
 from pdmc._types import UNSET, UnsetType
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "AudienceWebhook",
     "Batch",
     "BatchOperation",
+    "BatchOperationResult",
     "BatchSubscribeError",
     "BatchSubscribeResult",
     "Member",
@@ -31,6 +33,7 @@ __all__ = [
     "MergeFieldOptions",
     "MergeFieldType",
     "Segment",
+    "StaticSegmentUpdate",
     "TagStatus",
     "TagUpdate",
     "WebhookEvents",
@@ -187,6 +190,16 @@ class Segment:
 
 
 @frozen(kw_only=True)
+class StaticSegmentUpdate:
+    """What adding and removing members of a static segment did."""
+
+    total_added: int = 0
+    total_removed: int = 0
+    error_count: int = 0
+    errors: tuple[Mapping[str, Any], ...] = ()
+
+
+@frozen(kw_only=True)
 class MergeFieldOptions:
     """Type-specific settings of a merge field."""
 
@@ -204,7 +217,7 @@ class MergeField:
     merge_id: int
     tag: str
     name: str
-    type: MergeFieldType | str
+    type: str  # one of MergeFieldType; unknown future types pass through
     required: bool = False
     default_value: str | None = None
     public: bool = True
@@ -237,7 +250,11 @@ class WebhookSources:
 
 @frozen(kw_only=True)
 class AudienceWebhook:
-    """An audience webhook. The signing secret, returned once at creation, is not kept here."""
+    """An audience webhook.
+
+    ``signing_secret`` is returned once, when the webhook is created with signing
+    enabled; it is a :class:`~pdmc.Secret`, so it never shows in a repr or log.
+    """
 
     id: str
     url: str
@@ -245,6 +262,7 @@ class AudienceWebhook:
     sources: WebhookSources = field(factory=WebhookSources)
     list_id: str | None = None
     signing_enabled: bool = False
+    signing_secret: Secret | None = field(default=None, eq=False)
 
 
 @frozen(kw_only=True)
@@ -275,3 +293,12 @@ class Batch:
     def is_finished(self) -> bool:
         """Whether Mailchimp has finished every operation."""
         return self.status == "finished"
+
+
+@frozen(kw_only=True)
+class BatchOperationResult:
+    """The outcome of one operation of a finished ``/batches`` request."""
+
+    operation_id: str | None
+    status_code: int
+    response: Any

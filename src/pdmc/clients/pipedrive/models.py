@@ -32,6 +32,7 @@ __all__ = [
     "PersonField",
     "PersonFieldType",
     "PersonInput",
+    "PersonSearchHit",
     "Pipeline",
     "PostalAddress",
     "RecentItem",
@@ -149,6 +150,17 @@ class PersonInput:
 
 
 @frozen(kw_only=True)
+class PersonSearchHit:
+    """A person found by search: the id and the addresses the index matched."""
+
+    id: int
+    name: str | None = None
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    result_score: float | None = None
+
+
+@frozen(kw_only=True)
 class FieldOption:
     """An option of an enum or set field (``id`` is a string for built-in fields)."""
 
@@ -176,7 +188,7 @@ class PersonField:
 
     field_code: str
     field_name: str
-    field_type: PersonFieldType | str
+    field_type: str  # one of PersonFieldType; unknown future types pass through
     is_custom_field: bool = False
     is_optional_response_field: bool = False
     options: tuple[FieldOption, ...] | None = None
