@@ -608,6 +608,127 @@ def test_mailchimp_bearer_allowance_is_needed_and_narrow(authorization, publishe
     assert validate_request(request).ok is patched
 
 
+MEMBER_STATUSES = "['subscribed', 'unsubscribed', 'cleaned', 'pending', 'transactional'"
+
+
+def test_archived_member_status_allowance_is_needed_and_narrow():
+    """An archived member fails the published member schema, passes patched; "bogus" still fails."""
+    request = mc("GET", f"/lists/{LIST_ID}/members/{EMAIL_HASH}")
+    archived = httpx.Response(200, json=member(status="archived"))
+    published = validate_exchange(request, archived, as_published=True)
+    assert published.errors == (
+        f"response body at status: 'archived' is not one of {MEMBER_STATUSES}]",
+    )
+    assert validate_exchange(request, archived).ok
+    listed = {"members": [member(status="archived")], "total_items": 1}
+    members_request = mc("GET", f"/lists/{LIST_ID}/members", params={"status": "archived"})
+    assert validate_exchange(members_request, httpx.Response(200, json=listed)).ok
+    bogus = validate_exchange(request, httpx.Response(200, json=member(status="bogus")))
+    assert bogus.errors == (
+        f"response body at status: 'bogus' is not one of {MEMBER_STATUSES}, 'archived']",
+    )
+
+
+def test_archived_member_status_allowance_leaves_request_bodies_alone():
+    """`archived` cannot be written: member PATCH and PUT bodies still refuse it."""
+    path = f"/lists/{LIST_ID}/members/{EMAIL_HASH}"
+    update = validate_request(mc("PATCH", path, json={"status": "archived"}))
+    assert update.errors == (
+        (
+            "request body at status: 'archived' is not one of "
+            "['subscribed', 'unsubscribed', 'cleaned', 'pending']"
+        ),
+    )
+    upsert = mc("PUT", path, json={"email_address": EMAIL, "status_if_new": "archived"})
+    assert validate_request(upsert).errors == (
+        f"request body at status_if_new: 'archived' is not one of {MEMBER_STATUSES}]",
+    )
+    allowance = next(
+        applied
+        for applied in load_contract(Contract.MAILCHIMP).allowances
+        if "getListsIdMembersId" in applied.entry.operations
+    )
+    assert {patch.pointer for patch in allowance.patches} == {
+        "/components/schemas/List_Members/properties/status"
+    }
+
+
+def member_tags_request() -> httpx.Request:
+    """postListMemberTags, which Mailchimp answers with an empty 204 (API-FACTS 2.7)."""
+    tags = {"tags": [{"name": "VIP", "status": "active"}], "is_syncing": False}
+    return mc("POST", f"/lists/{LIST_ID}/members/{EMAIL_HASH}/tags", json=tags)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [httpx.Response(204), httpx.Response(204, headers={"content-length": "0"})],
+    ids=["no-content-length", "content-length-0"],
+)
+def test_empty_204_allowance_is_needed(response):
+    """An empty 204 is "documented but missing" as published and valid patched."""
+    request = member_tags_request()
+    published = validate_exchange(request, response, as_published=True)
+    assert published.errors == ("response body is documented but missing",)
+    assert validate_exchange(request, response).ok
+
+
+def test_empty_204_allowance_still_refuses_a_204_with_a_body():
+    """A 204 that carries a body is refused, published and patched alike."""
+    request = member_tags_request()
+    response = httpx.Response(204, json={"tags": []})
+    length = len(response.content)
+    assert not validate_exchange(request, response, as_published=True).ok
+    assert validate_exchange(request, response).errors == (
+        f"response header 'Content-Length': {length} is greater than the maximum of 0",
+    )
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        mc("GET", f"/lists/{LIST_ID}/members/{EMAIL_HASH}"),
+        mc("GET", f"/lists/{LIST_ID}/surveys"),
+    ],
+    ids=["member-200", "surveys-200-declared-content-{}"],
+)
+def test_empty_204_allowance_spares_other_statuses(request_):
+    """A 200 without a body still fails, even where the 200 too is declared `content: {}`."""
+    result = validate_exchange(request_, httpx.Response(200))
+    assert result.errors == ("response body is documented but missing",)
+
+
+SELECT_MERGE = {"condition_type": "SelectMerge", "field": "PLAN", "op": "is", "value": "Pro"}
+
+
+def segment_update(*conditions: Any) -> httpx.Request:
+    """patchListsIdSegmentsId with a saved segment's conditions."""
+    options = {"match": "all", "conditions": list(conditions)}
+    return mc("PATCH", f"/lists/{LIST_ID}/segments/7", json={"name": "Pro", "options": options})
+
+
+def test_segment_conditions_allowance_is_needed_and_narrow():
+    """Condition objects fail the published segment PATCH, pass patched; a string still fails."""
+    published = validate_request(segment_update(SELECT_MERGE), as_published=True)
+    assert published.errors == (
+        f"request body at options.conditions[0]: {SELECT_MERGE!r} is not of type 'array'",
+    )
+    creation = {"name": "Pro", "options": {"match": "all", "conditions": [SELECT_MERGE]}}
+    assert validate_request(mc("POST", f"/lists/{LIST_ID}/segments", json=creation)).ok
+    assert validate_request(segment_update(SELECT_MERGE)).ok
+    assert validate_request(segment_update("PLAN is Pro")).errors == (
+        "request body at options.conditions[0]: 'PLAN is Pro' is not of type 'object'",
+    )
+
+
+def test_segment_conditions_allowance_refuses_the_artefact_shape():
+    """The array-of-arrays shape the conversion declared is refused once patched."""
+    nested = segment_update([SELECT_MERGE])
+    assert validate_request(nested, as_published=True).ok
+    assert validate_request(nested).errors == (
+        f"request body at options.conditions[0]: {[SELECT_MERGE]!r} is not of type 'object'",
+    )
+
+
 def resolve_pointer(document: Any, pointer: str) -> Any:
     """The node at an RFC 6901 pointer, or None where it does not exist."""
     node = document
@@ -640,6 +761,34 @@ def test_a_stale_allowance_stops_the_loading():
     """An entry that finds none of its nodes raises instead of silently doing nothing."""
     with pytest.raises(StaleAllowanceError, match="no longer matches"):
         apply_allowances(Contract.PIPEDRIVE_V2, {"paths": {}})
+
+
+def segment_update_schema(document: dict[str, Any]) -> dict[str, Any]:
+    """The request body schema of patchListsIdSegmentsId in a parsed Mailchimp contract."""
+    operation = document["paths"]["/lists/{list_id}/segments/{segment_id}"]["patch"]
+    schema: dict[str, Any] = operation["requestBody"]["content"]["application/json"]["schema"]
+    return schema
+
+
+def fix_conditions_2(document: dict[str, Any]) -> None:
+    """What a corrected contract would say: Conditions_2 items are condition objects."""
+    conditions = document["components"]["schemas"]["Conditions_2"]["properties"]["conditions"]
+    conditions["items"] = conditions["items"]["items"]
+
+
+def stop_using_conditions_2(document: dict[str, Any]) -> None:
+    """The segment PATCH body takes the creation schema, which does not use Conditions_2."""
+    segment_update_schema(document)["$ref"] = "#/components/schemas/List_8"
+
+
+@pytest.mark.parametrize("change", [fix_conditions_2, stop_using_conditions_2])
+def test_a_component_allowance_goes_stale_with_its_contract(change):
+    """A fixed component, or an operation that stops using it, stops the loading."""
+    document = _documents.read_document(Contract.MAILCHIMP)
+    assert segment_update_schema(document) == {"$ref": "#/components/schemas/List_9"}
+    change(document)
+    with pytest.raises(StaleAllowanceError, match="Conditions_2"):
+        apply_allowances(Contract.MAILCHIMP, document)
 
 
 def test_the_docs_page_lists_every_allowance():

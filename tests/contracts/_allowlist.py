@@ -154,6 +154,104 @@ def _accept_bearer_token(document: JsonObject) -> list[Patch]:
     ]
 
 
+def _resolve_reference(document: JsonObject, reference: str) -> Any:
+    """The node a local ``$ref`` (``#/components/schemas/Name``) points to."""
+    node: Any = document
+    for escaped in reference.removeprefix("#/").split("/"):
+        node = node[escaped.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _refers_to(document: JsonObject, node: Any, reference: str, followed: set[str]) -> bool:
+    """Whether ``node`` uses the schema at ``reference``, directly or through other ``$ref``s."""
+    if isinstance(node, list):
+        return any(_refers_to(document, item, reference, followed) for item in node)
+    if not isinstance(node, dict):
+        return False
+    target = node.get("$ref")
+    if target is None:
+        return any(_refers_to(document, value, reference, followed) for value in node.values())
+    if target == reference:
+        return True
+    if target in followed:
+        return False
+    followed.add(target)
+    return _refers_to(document, _resolve_reference(document, target), reference, followed)
+
+
+def _patch_component_properties(
+    component: str,
+    operations: tuple[str, ...],
+    paths: Sequence[str],
+    change: Callable[[JsonObject], bool],
+) -> Applier:
+    """An applier that runs ``change`` on the nodes at ``paths`` of one component schema.
+
+    A component is shared by every operation that uses it, so each changed node is
+    recorded once per listed operation that still uses the component; a listed
+    operation that no longer does leaves the entry stale.
+    """
+
+    def apply(document: JsonObject) -> list[Patch]:
+        schemas: JsonObject = document["components"]["schemas"]
+        if component not in schemas:
+            return []
+        keys: list[str | int] = ["components", "schemas", component]
+        changed = [
+            _pointer(node_keys)
+            for dotted in paths
+            for node_keys, node in _find_properties(schemas[component], keys, dotted.split("."))
+            if change(node)
+        ]
+        reference = "#/components/schemas/" + component
+        users = [
+            operation["operationId"]
+            for *_, operation in iter_operations(document)
+            if operation["operationId"] in operations
+            and _refers_to(document, operation, reference, set())
+        ]
+        return [Patch(user, pointer) for user in users for pointer in changed]
+
+    return apply
+
+
+def _admit_archived(node: JsonObject) -> bool:
+    enum = node.get("enum")
+    if enum is None or "archived" in enum:
+        return False
+    enum.append("archived")
+    return True
+
+
+def _conditions_as_objects(node: JsonObject) -> bool:
+    """Unwrap ``conditions`` typed as an array of arrays into an array of condition objects."""
+    inner = node.get("items", {})
+    if inner.get("type") != "array":
+        return False
+    node["items"] = inner["items"]
+    return True
+
+
+def _empty_204_without_content(document: JsonObject) -> list[Patch]:
+    patches = []
+    for operation_id, keys, response in _success_responses(document, EVERY_OPERATION):
+        if keys[-1] != "204" or response.get("content") != {}:
+            continue
+        # openapi-core reads any `content`, even an empty map, as "a body is required",
+        # and checks no body at all where `content` is absent: the header keeps a 204
+        # that carries a body refused.
+        del response["content"]
+        response.setdefault("headers", {})["Content-Length"] = {
+            "description": "An empty response carries no body: Content-Length, if sent, is 0.",
+            "schema": {"type": "integer", "maximum": 0},
+        }
+        patches += [
+            Patch(operation_id, _pointer([*keys, "content"])),
+            Patch(operation_id, _pointer([*keys, "headers", "Content-Length"])),
+        ]
+    return patches
+
+
 _PIPEDRIVE_V1_FIELD_TIMESTAMP_OPERATIONS = (
     "addActivityType",
     "addChannel",
@@ -177,6 +275,18 @@ _PIPEDRIVE_V1_FIELD_TIMESTAMP_OPERATIONS = (
     "updateOrganizationField",
     "updatePersonField",
 )
+
+_MAILCHIMP_MEMBER_RESPONSE_OPERATIONS = (
+    "getListsIdMembers",
+    "getListsIdMembersId",
+    "getSearchMembers",
+    "patchListsIdMembersId",
+    "postListsId",
+    "postListsIdMembers",
+    "postListsIdSegmentsId",
+    "putListsIdMembersId",
+)
+"""The Mailchimp operations whose responses hold ``List_Members`` objects."""
 
 KNOWN_IMPRECISIONS: tuple[KnownImprecision, ...] = (
     KnownImprecision(
@@ -270,6 +380,65 @@ KNOWN_IMPRECISIONS: tuple[KnownImprecision, ...] = (
             "Basic nor Bearer credentials still fails"
         ),
         apply=_accept_bearer_token,
+    ),
+    KnownImprecision(
+        contract=Contract.MAILCHIMP,
+        operations=_MAILCHIMP_MEMBER_RESPONSE_OPERATIONS,
+        location="response schema `List_Members` (the member object): status",
+        imprecision=(
+            "the `status` enum lacks `archived`, the status of every member DELETE has archived"
+        ),
+        evidence=(
+            "the same contract lists `archived` among getListsIdMembers' `status` query filter "
+            "values; API-FACTS.md 2.4: '`archived` results from DELETE and can be used as a list "
+            "filter'."
+        ),
+        treatment=(
+            "`archived` is added to that one enum, which only responses use; other values still "
+            "fail, and request bodies still refuse `archived` (it cannot be written)"
+        ),
+        apply=_patch_component_properties(
+            "List_Members", _MAILCHIMP_MEMBER_RESPONSE_OPERATIONS, ["status"], _admit_archived
+        ),
+    ),
+    KnownImprecision(
+        contract=Contract.MAILCHIMP,
+        operations=EVERY_OPERATION,
+        location='every 204 response declared `content: {}` ("Empty Response")',
+        imprecision=(
+            "openapi-core reads any `content`, even an empty map, as a required body, so the "
+            "empty 204 Mailchimp sends is reported as 'response body is documented but missing'"
+        ),
+        evidence=(
+            "each of these responses is described as 'Empty Response' and declares no media type; "
+            "API-FACTS.md 2.7: postListMemberTags 'Returns 204'."
+        ),
+        treatment=(
+            "on exactly those responses, `content: {}` is removed and a `Content-Length` header "
+            "of at most 0 is declared, so a 204 that carries a body still fails; other statuses "
+            "(a 200 without a body, even where it declares `content: {}`) are untouched"
+        ),
+        apply=_empty_204_without_content,
+    ),
+    KnownImprecision(
+        contract=Contract.MAILCHIMP,
+        operations=("patchListsIdSegmentsId",),
+        location="request schema `Conditions_2` (patchListsIdSegmentsId body): options.conditions",
+        imprecision=(
+            "a conversion artefact: each `conditions[]` item is typed as an array of conditions "
+            "instead of a condition object"
+        ),
+        evidence=(
+            "postListsIdSegments' `Conditions_1` and every segment response's `Conditions` take "
+            "condition objects there, and `Conditions_2`'s inner items are exactly those objects."
+        ),
+        treatment=(
+            "the extra array level is removed on that one node, so each item is a condition "
+            "object as in `Conditions_1`; a condition that is not an object still fails"
+        ),
+        apply=_patch_component_properties(
+            "Conditions_2", ("patchListsIdSegmentsId",), ["conditions"], _conditions_as_objects
+        ),
     ),
 )
 

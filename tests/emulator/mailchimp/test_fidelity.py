@@ -412,18 +412,9 @@ def test_every_exchange_follows_the_contract(played):
     assert set(checked) == served - OUTSIDE_THE_CONTRACT
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name, marks=pytest.mark.xfail(strict=True, reason=f"contract imprecision: {i.reason}")
-        )
-        for name, i in AWAITING_THE_ALLOW_LIST.items()
-    ],
-)
+@pytest.mark.parametrize("name", list(AWAITING_THE_ALLOW_LIST))
 def test_exchanges_awaiting_the_allow_list(played, name):
-    """The exchanges a pending imprecision covers validate in full (they fail until the
-    allow-list has an entry for it)."""
+    """The exchanges an imprecision covers validate in full, now that the allow-list has it."""
     imprecision = AWAITING_THE_ALLOW_LIST[name]
     covered = [(q, r) for q, r in played.recorder.exchanges if imprecision.applies(q, r)]
     assert covered
@@ -469,15 +460,6 @@ def _outside(played: Scenario, request: httpx.Request) -> str:
     return found[0].operation_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "contract imprecision: List_Members.status enum (3.0.81) lacks 'archived', although the "
-        "same contract lists 'archived' among getListsIdMembers' status filter values and "
-        "DELETE archives a member (API-FACTS 2.4); the emulator answers status 'archived' as "
-        "Mailchimp does"
-    ),
-)
 def test_archived_members_follow_the_contract():
     """An archived member, read and listed, validates against the member schema."""
     scenario = Scenario()
