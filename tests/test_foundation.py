@@ -24,6 +24,13 @@ def test_all_is_sorted_and_complete() -> None:
         assert getattr(pdmc, name) is not None
 
 
+def test_the_public_surface_is_exactly_the_curated_names() -> None:
+    """The top-level surface changes only on purpose: this list is the contract."""
+    public = {name for name in dir(pdmc) if not name.startswith("_")}
+    layers = {"clients", "errors", "mapping", "storage", "emulator", "flows", "cli", "annotations"}
+    assert public - layers == set(pdmc.__all__) - {"__version__"}
+
+
 def test_secret_never_shows_its_value() -> None:
     """A Secret's repr, str and format show a mask; only reveal() returns the value."""
     secret = pdmc.Secret("canary-7f3a-us6")

@@ -1,14 +1,40 @@
-"""pdmc: keep contacts in sync between Pipedrive and Mailchimp."""
+"""pdmc: keep contacts in sync between Pipedrive and Mailchimp.
+
+The names here are the everyday surface; each layer has its own package with the
+rest: :mod:`pdmc.clients`, :mod:`pdmc.mapping`, :mod:`pdmc.storage`,
+:mod:`pdmc.emulator` and :mod:`pdmc.errors`.
+"""
 
 from __future__ import annotations
 
 from pdmc._secret import Secret
 from pdmc._types import UNSET, UnsetType
+from pdmc.clients import (
+    AsyncMailchimpClient,
+    AsyncPipedriveClient,
+    MailchimpClient,
+    PipedriveClient,
+    RetryPolicy,
+    Usage,
+)
+from pdmc.errors import PdmcError
+from pdmc.mapping import Direction, FieldCatalog, FieldMap, FieldPair
 
 __all__ = [
+    "AsyncMailchimpClient",
+    "AsyncPipedriveClient",
+    "Direction",
+    "FieldCatalog",
+    "FieldMap",
+    "FieldPair",
+    "MailchimpClient",
+    "PdmcError",
+    "PipedriveClient",
+    "RetryPolicy",
     "Secret",
     "UNSET",
     "UnsetType",
+    "Usage",
     "__version__",
 ]
 

@@ -16,6 +16,7 @@ classes cut across the tree and say what a sync runner must do with an error:
     │   ├── ConnectError
     │   └── RequestTimeoutError
     ├── ResponseDecodeError                    a body that is not the JSON promised [retryable]
+    ├── ResponseShapeError                     JSON that lacks the documented shape [flow]
     ├── PaginationError                        a page repeated its cursor           [flow]
     ├── APIError                               the service answered with an error
     │   ├── BadRequestError                    400
@@ -35,6 +36,7 @@ classes cut across the tree and say what a sync runner must do with an error:
     │   └── ServerError                        5xx                             [retryable]
     ├── OAuthError                             a token exchange or refresh failed   [flow]
     ├── WebhookAuthError                       a webhook failed authentication
+    ├── WebhookPayloadError                    an authenticated webhook body is malformed
     ├── MappingError                           field mapping and value conversion
     │   ├── FieldMapRuleError                  one broken rule of a FieldMap
     │   ├── InvalidFieldMapError               every FieldMapRuleError at once (ExceptionGroup)
@@ -87,6 +89,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseDecodeError",
+    "ResponseShapeError",
     "RetryableError",
     "RowError",
     "SchemaVersionError",
@@ -97,6 +100,7 @@ __all__ = [
     "TransportError",
     "UnprocessableEntityError",
     "WebhookAuthError",
+    "WebhookPayloadError",
 ]
 
 
@@ -148,6 +152,14 @@ class ResponseDecodeError(RetryableError):
         self.method = method
         self.url = url
         self.status_code = status_code
+
+
+class ResponseShapeError(FlowError):
+    """A response parsed as JSON but does not have the shape the API documents."""
+
+    def __init__(self, message: str, *, operation: str) -> None:
+        super().__init__(message)
+        self.operation = operation
 
 
 class PaginationError(FlowError):
@@ -265,6 +277,10 @@ class OAuthError(FlowError):
 
 class WebhookAuthError(PdmcError):
     """A webhook delivery failed authentication and was refused before parsing."""
+
+
+class WebhookPayloadError(PdmcError, ValueError):
+    """An authenticated webhook delivery could not be read as the vendor's format."""
 
 
 class MappingError(PdmcError):

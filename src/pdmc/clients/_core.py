@@ -280,8 +280,9 @@ def _header_number(headers: httpx.Headers, name: str) -> float | None:
 class Vendor:
     """What a vendor client tells the core about its error bodies.
 
-    Subclasses override :meth:`describe` (title and detail of an error body) and
-    :meth:`refine` (a more precise error class for a known body).
+    Subclasses override :meth:`describe` (title and detail of an error body),
+    :meth:`refine` (a more precise error class for a known body) and
+    :meth:`body_request_id` (a request id carried in the body).
     """
 
     #: response headers that carry the service's request id, in order of preference
@@ -297,6 +298,11 @@ class Vendor:
     def refine(self, error: APIError) -> APIError:
         """Return a more precise error for a known vendor error (default: as is)."""
         return error
+
+    def body_request_id(self, body: Any) -> str | None:
+        """Return the request id an error body names, when no header carried one."""
+        del body
+        return None
 
 
 @frozen(kw_only=True)
@@ -390,6 +396,8 @@ class ClientCore:
         summary = ": ".join(part for part in (title, detail) if part) or response.reason_phrase
         ids = [response.headers.get(name) for name in self.vendor.request_id_headers]
         request_id = next((value for value in ids if value), None)
+        if request_id is None and isinstance(body, dict):
+            request_id = self.vendor.body_request_id(body)
         error = cls(
             f"{request.operation.method} {request.path} failed with {status}: {summary}",
             status_code=status,

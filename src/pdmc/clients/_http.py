@@ -15,12 +15,19 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
+import cattrs
 import httpx
 import tenacity
 
 from pdmc.clients._core import APIRequest, Call, ClientCore, Listing
 from pdmc.clients._pagination import AsyncPageIterator, PageIterator
-from pdmc.errors import APIError, ConnectError, RequestTimeoutError, TransportError
+from pdmc.errors import (
+    APIError,
+    ConnectError,
+    RequestTimeoutError,
+    ResponseShapeError,
+    TransportError,
+)
 
 __all__ = ["AsyncHTTP", "SyncHTTP", "default_timeout"]
 
@@ -43,15 +50,33 @@ def _transport_error(request: APIRequest, exc: httpx.TransportError) -> Transpor
     )
 
 
+def _without_query(url: str) -> str:
+    # A pre-signed download URL carries its signature in the query: a credential.
+    return str(httpx.URL(url).copy_with(query=None))
+
+
 def _downloaded(url: str, response: httpx.Response) -> bytes:
     if not response.is_success:
+        where = _without_query(url)
         raise APIError(
-            f"GET {url} failed with {response.status_code}",
+            f"GET {where} failed with {response.status_code}",
             status_code=response.status_code,
             method="GET",
-            url=url,
+            url=where,
         )
     return response.content
+
+
+def _structured(call: Call[T], body: Any) -> T:
+    """Structure a decoded body, turning a shape mismatch into a typed error."""
+    try:
+        return call.structure(body)
+    except (KeyError, TypeError, ValueError, AttributeError, cattrs.BaseValidationError) as exc:
+        operation = call.request.operation.id
+        raise ResponseShapeError(
+            f"{operation}: the response does not have the documented shape ({type(exc).__name__})",
+            operation=operation,
+        ) from exc
 
 
 def _retrying_kwargs(core: ClientCore, request: APIRequest) -> dict[str, Any]:
@@ -60,22 +85,27 @@ def _retrying_kwargs(core: ClientCore, request: APIRequest) -> dict[str, Any]:
 
     def wait(state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
-        seconds = policy.wait_seconds(error, state.attempt_number)
+        return policy.wait_seconds(error, state.attempt_number)
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        # tenacity computes a wait even after the last try, then stops without
+        # sleeping; only a wait that really happens is counted and logged.
+        error = state.outcome.exception() if state.outcome else None
+        seconds = state.upcoming_sleep
         core.usage.record_wait(seconds)
-        if error is not None:
-            logger.info(
-                "retrying %s after %s (try %d of %d, waiting %.2fs)",
-                request.operation.id,
-                type(error).__name__,
-                state.attempt_number + 1,
-                policy.attempts,
-                seconds,
-            )
-        return seconds
+        logger.info(
+            "retrying %s after %s (try %d of %d, waiting %.2fs)",
+            request.operation.id,
+            type(error).__name__,
+            state.attempt_number + 1,
+            policy.attempts,
+            seconds,
+        )
 
     return {
         "stop": tenacity.stop_after_attempt(policy.attempts),
         "wait": wait,
+        "before_sleep": before_sleep,
         "retry": tenacity.retry_if_exception(
             lambda error: policy.is_retryable(error, idempotent=idempotent)
         ),
@@ -124,7 +154,7 @@ class SyncHTTP:
 
     def call(self, call: Call[T]) -> T:
         """Send a call and structure its result."""
-        return call.structure(self.request(call.request))
+        return _structured(call, self.request(call.request))
 
     def listing(self, listing: Listing[T]) -> PageIterator[T]:
         """Return an iterator over the items of every page of a listing."""
@@ -141,7 +171,8 @@ class SyncHTTP:
         try:
             response = self._client.get(url)
         except httpx.TransportError as exc:
-            raise ConnectError(f"GET {url} failed", method="GET", url=url) from exc
+            where = _without_query(url)
+            raise ConnectError(f"GET {where} failed", method="GET", url=where) from exc
         return _downloaded(url, response)
 
     def _attempt(self, request: APIRequest, *, retry: bool) -> Any:
@@ -210,7 +241,7 @@ class AsyncHTTP:
 
     async def call(self, call: Call[T]) -> T:
         """Send a call and structure its result."""
-        return call.structure(await self.request(call.request))
+        return _structured(call, await self.request(call.request))
 
     def listing(self, listing: Listing[T]) -> AsyncPageIterator[T]:
         """Return an async iterator over the items of every page of a listing."""
@@ -227,7 +258,8 @@ class AsyncHTTP:
         try:
             response = await self._client.get(url)
         except httpx.TransportError as exc:
-            raise ConnectError(f"GET {url} failed", method="GET", url=url) from exc
+            where = _without_query(url)
+            raise ConnectError(f"GET {where} failed", method="GET", url=where) from exc
         return _downloaded(url, response)
 
     async def _attempt(self, request: APIRequest, *, retry: bool) -> Any:

@@ -55,6 +55,11 @@ class Pagination(Protocol):
         ...
 
 
+def _position(params: Params) -> tuple[tuple[str, str], ...]:
+    """A hashable key of a page's query; list values (``ids=[1, 2]``) hash by their repr."""
+    return tuple(sorted((name, repr(value)) for name, value in params.items()))
+
+
 def _dig(body: Any, *keys: str) -> Any:
     for key in keys:
         if not isinstance(body, Mapping):
@@ -159,12 +164,21 @@ class CountOffsetPagination:
 
 @frozen
 class Page(Generic[T_co]):
-    """One page of a listing: its items, its number (from 1) and the reported total."""
+    """One page of a listing: its items, its number (from 1) and the reported total.
+
+    ``resume`` is the query of the next page (``None`` on the last one): store it with
+    your checkpoint and pass it to ``pages(resume=...)`` to continue a walk later.
+    """
 
     items: tuple[T_co, ...]
     number: int
     total: int | None
-    has_next: bool
+    resume: Mapping[str, Any] | None
+
+    @property
+    def has_next(self) -> bool:
+        """Whether another page follows."""
+        return self.resume is not None
 
 
 class _Walk(Generic[T]):
@@ -173,18 +187,18 @@ class _Walk(Generic[T]):
     def __init__(self, pagination: Pagination, structure: Callable[[Any], T]) -> None:
         self._pagination = pagination
         self._structure = structure
-        self._seen: set[frozenset[tuple[str, Any]]] = set()
+        self._seen: set[tuple[tuple[str, str], ...]] = set()
         self._number = 0
 
-    def start(self, params: Params) -> Params:
-        first = self._pagination.first(params)
-        self._seen.add(frozenset(first.items()))
+    def start(self, params: Params, resume: Params | None = None) -> Params:
+        first = dict(resume) if resume is not None else self._pagination.first(params)
+        self._seen.add(_position(first))
         return first
 
     def step(self, params: Params, body: Any) -> tuple[Page[T], Params | None]:
         following = self._pagination.next(params, body)
         if following is not None:
-            key = frozenset(following.items())
+            key = _position(following)
             if key in self._seen:
                 raise PaginationError(
                     f"the service sent a page position twice ({dict(following)!r}); stopping"
@@ -195,7 +209,7 @@ class _Walk(Generic[T]):
             items=tuple(self._structure(raw) for raw in self._pagination.items(body)),
             number=self._number,
             total=self._pagination.total(body),
-            has_next=following is not None,
+            resume=following,
         )
         return page, following
 
@@ -220,10 +234,10 @@ class PageIterator(Generic[T]):
         self._params = params
         self._structure = structure
 
-    def pages(self) -> Iterator[Page[T]]:
-        """Yield each page in turn."""
+    def pages(self, *, resume: Params | None = None) -> Iterator[Page[T]]:
+        """Yield each page in turn, from the first or from a page's ``resume`` query."""
         walk = _Walk(self._pagination, self._structure)
-        params: Params | None = walk.start(self._params)
+        params: Params | None = walk.start(self._params, resume)
         while params is not None:
             page, params = walk.step(params, self._fetch(params))
             yield page
@@ -248,10 +262,10 @@ class AsyncPageIterator(Generic[T]):
         self._params = params
         self._structure = structure
 
-    async def pages(self) -> AsyncIterator[Page[T]]:
-        """Yield each page in turn."""
+    async def pages(self, *, resume: Params | None = None) -> AsyncIterator[Page[T]]:
+        """Yield each page in turn, from the first or from a page's ``resume`` query."""
         walk = _Walk(self._pagination, self._structure)
-        params: Params | None = walk.start(self._params)
+        params: Params | None = walk.start(self._params, resume)
         while params is not None:
             page, params = walk.step(params, await self._fetch(params))
             yield page

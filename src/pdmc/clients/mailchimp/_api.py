@@ -60,9 +60,14 @@ class MailchimpVendor(Vendor):
         title, detail = body.get("title"), body.get("detail")
         return (str(title) if title else None, str(detail) if detail else None)
 
+    def body_request_id(self, body: Any) -> str | None:
+        # The problem document's ``instance`` is the id Mailchimp support asks for.
+        instance = body.get("instance")
+        return str(instance) if instance else None
+
     def refine(self, error: APIError) -> APIError:
-        if error.status_code != 400:  # noqa: PLR2004 - member refusals are 400s
-            return error
+        if error.status_code != 400 or "/members" not in error.url:  # noqa: PLR2004
+            return error  # member refusals are 400s on member paths
         errors = error.body.get("errors") if isinstance(error.body, dict) else None
         fields = tuple(
             (str(e.get("field", "")), str(e.get("message", "")))
@@ -70,8 +75,6 @@ class MailchimpVendor(Vendor):
             if isinstance(e, dict)
         )
         cls = member_error_class(error.title, error.detail)
-        if cls is None and fields and not any(f.upper() == "EMAIL_ADDRESS" for f, _ in fields):
-            cls = member_error_class(None, "merge field")
         if cls is None:
             return error
         refined = member_error(

@@ -168,13 +168,12 @@ class PipedriveAPI:
         return Call(_request("addFilter", json=body), _data(Filter))
 
     def update_filter(
-        self, filter_id: int, *, name: str | None = None, conditions: FilterConditions | None = None
+        self, filter_id: int, conditions: FilterConditions, *, name: str | None = None
     ) -> Call[Filter]:
-        body: dict[str, Any] = {}
+        # The contract requires ``conditions`` on every update, a rename included.
+        body: dict[str, Any] = {"conditions": _conditions(conditions)}
         if name is not None:
             body["name"] = name
-        if conditions is not None:
-            body["conditions"] = _conditions(conditions)
         return Call(_request("updateFilter", path={"id": filter_id}, json=body), _data(Filter))
 
     def delete_filter(self, filter_id: int) -> Call[None]:

@@ -222,10 +222,14 @@ class PipedriveClient:
         return self._http.call(self._api.create_filter(name, conditions, type=type))
 
     def update_filter(
-        self, filter_id: int, *, name: str | None = None, conditions: FilterConditions | None = None
+        self, filter_id: int, conditions: FilterConditions, *, name: str | None = None
     ) -> Filter:
-        """Rename a filter or replace its conditions (v1)."""
-        return self._http.call(self._api.update_filter(filter_id, name=name, conditions=conditions))
+        """Replace a filter's conditions, and rename it if ``name`` is given (v1).
+
+        Pipedrive requires the conditions on every update: to rename a filter, pass
+        its current conditions (:meth:`get_filter` returns them).
+        """
+        return self._http.call(self._api.update_filter(filter_id, conditions, name=name))
 
     def delete_filter(self, filter_id: int) -> None:
         """Delete a filter (v1)."""
@@ -435,12 +439,10 @@ class AsyncPipedriveClient:
         return await self._http.call(self._api.create_filter(name, conditions, type=type))
 
     async def update_filter(
-        self, filter_id: int, *, name: str | None = None, conditions: FilterConditions | None = None
+        self, filter_id: int, conditions: FilterConditions, *, name: str | None = None
     ) -> Filter:
-        """Rename a filter or replace its conditions."""
-        return await self._http.call(
-            self._api.update_filter(filter_id, name=name, conditions=conditions)
-        )
+        """Replace a filter's conditions, and rename it if ``name`` is given."""
+        return await self._http.call(self._api.update_filter(filter_id, conditions, name=name))
 
     async def delete_filter(self, filter_id: int) -> None:
         """Delete a filter."""

@@ -11,6 +11,7 @@ from cattrs.preconf.json import make_converter
 
 from pdmc._types import UnsetType
 from pdmc.clients.pipedrive.models import (
+    ContactPoint,
     CurrentUser,
     DealParticipant,
     Person,
@@ -111,6 +112,16 @@ converter.register_structure_hook(CurrentUser, _structure_user)
 _structure_webhook = converter.gen_structure_attrs_fromdict(Webhook)
 converter.register_structure_hook(
     Webhook, lambda data, _: _structure_webhook(_nulls_to_defaults(data, Webhook), Webhook)
+)
+
+
+converter.register_unstructure_hook(
+    ContactPoint,
+    lambda point: {
+        k: v
+        for k, v in (("value", point.value), ("primary", point.primary), ("label", point.label))
+        if v is not None
+    },
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import threading
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -62,11 +62,14 @@ class PipedriveOAuthApp:
     token_url: str = TOKEN_URL
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
 
-    def authorization_url(self, state: str, *, scopes: Sequence[str] = ()) -> str:
-        """Return the URL to send the user to; ``state`` comes back on the redirect."""
+    def authorization_url(self, state: str) -> str:
+        """Return the URL to send the user to; ``state`` comes back on the redirect.
+
+        The URL carries ``client_id``, ``redirect_uri`` and ``state``, the parameters
+        the contract documents; an app's scopes are chosen in its Developer Hub
+        settings, not in this URL.
+        """
         query = {"client_id": self.client_id, "redirect_uri": self.redirect_uri, "state": state}
-        if scopes:
-            query["scope"] = " ".join(scopes)
         return f"{self.authorize_url}?{urlencode(query)}"
 
     def exchange_request(self, code: str) -> httpx.Request:

@@ -1,0 +1,1 @@
+"""vcrpy cassettes of the client tests, and the script that builds them from the contracts."""

@@ -1,0 +1,1 @@
+"""Tests of the Pipedrive and Mailchimp clients and their shared HTTP core."""
