@@ -51,8 +51,38 @@ def _parser() -> argparse.ArgumentParser:
         prog="pdmc", description="Keep contacts in sync between Pipedrive and Mailchimp."
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_demo_command(commands)
     _add_emulator_commands(commands)
     return parser
+
+
+def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run the whole job on the emulator, as a short story",
+        description=(
+            "Build an emulated Pipedrive and Mailchimp with realistic contacts, create one "
+            "flow of each built-in trigger, run the initial syncs, play a short story "
+            "through webhooks and scheduled runs, and print a summary. No account and no "
+            "network needed."
+        ),
+    )
+    demo.add_argument(
+        "--contacts", type=_count, default=2000, help="contacts to seed (%(default)s)"
+    )
+    demo.add_argument(
+        "--store",
+        default="pdmc-demo.sqlite3",
+        help="SQLite file for the state, replaced if it exists, or 'memory' (%(default)s)",
+    )
+    demo.add_argument("--seed", type=int, default=7, help="seed of the data (%(default)s)")
+    demo.set_defaults(run=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pdmc._demo import run_demo  # noqa: PLC0415 - imported when used, so --help stays quick
+
+    return run_demo(contacts=args.contacts, store=args.store, seed=args.seed)
 
 
 def _add_emulator_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
