@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Final
 
+from pdmc._cli_accounts import add_account_commands
+
 if TYPE_CHECKING:
     from pdmc.emulator import Emulator, EmulatorServer, SeedSummary
 
@@ -52,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_demo_command(commands)
+    add_account_commands(commands, _usage_of)
     _add_emulator_commands(commands)
     return parser
 
