@@ -5,9 +5,14 @@ Run ``python benchmarks/bench_storage.py``. For each store it times, in batches 
 
 * insert: new links committed one batch at a time (a first sync);
 * update: every link's fingerprint changed (a run that wrote every contact);
-* sync batch: a batch as the engine commits it after writing 500 contacts: 500 link
-  updates, 500 outcomes, a checkpoint;
-* lookup by email / by person id: one ``links_for_*`` call per 500 keys.
+* sync batch: a batch after writing 500 contacts: 500 link updates, 500 outcomes, a
+  checkpoint;
+* sync batch + track: the same with the 500 contacts' memberships, as the engine
+  commits a batch of a scheduled flow's pass (here the flow's first pass);
+* end pass: one batch that ends that pass, over the flow's 100,000 memberships (all
+  seen, so none turns off: the usual case), timed once;
+* lookup by email / by person id / tracked: one ``links_for_*`` or ``tracked`` call per
+  500 keys.
 
 PostgreSQL is measured on a throw-away server started from the installed binaries
 (``apt-get install postgresql``) with its default, durable settings; it is left out
@@ -22,8 +27,9 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,8 +52,13 @@ def _link(n: int, fingerprint: str) -> Link:
         email=f"contact{n}@example.com",
         person_id=n + 1,
         member_id=f"member-{n}",
+        member_status="subscribed",
         mailchimp_fingerprint=fingerprint,
     )
+
+
+def _membership(n: int) -> str:
+    return f"person:{n + 1}"
 
 
 def _batches(total: int, size: int) -> Iterator[range]:
@@ -69,12 +80,20 @@ def _time_batches(
         "rows": total,
         "rows_per_s": total / sum(seconds),
         "batch_ms_mean": statistics.mean(seconds) * 1000,
-        "batch_ms_p95": statistics.quantiles(seconds, n=20)[-1] * 1000,
+        "batch_ms_p95": (
+            statistics.quantiles(seconds, n=20)[-1] if len(seconds) > 1 else seconds[0]
+        )
+        * 1000,
     }
 
 
-def _links_batch(fingerprint: str, run_id: int | None = None) -> Callable[[range], Batch]:
-    """Build the batch of one chunk: its links, and for a sync batch outcomes and a checkpoint."""
+def _links_batch(
+    fingerprint: str, run_id: int | None = None, *, track: bool = False
+) -> Callable[[range], Batch]:
+    """Build the batch of one chunk: its links, and for a sync batch outcomes and a checkpoint.
+
+    With ``track``, the batch also records the chunk's memberships.
+    """
 
     def prepare(keys: range) -> Batch:
         batch = Batch(FLOW, run_id=run_id)
@@ -82,8 +101,19 @@ def _links_batch(fingerprint: str, run_id: int | None = None) -> Callable[[range
             batch.upsert_link(_link(n, fingerprint))
             if run_id is not None:
                 batch.record_outcome(Outcome(action="updated", person_id=n + 1))
+            if track:
+                batch.track(_membership(n))
         if run_id is not None:
             batch.set_checkpoint("persons", {"cursor": keys.stop})
+        return batch
+
+    return prepare
+
+
+def _end_pass(started_at: datetime) -> Callable[[range], Batch]:
+    def prepare(keys: range) -> Batch:  # noqa: ARG001 - one batch ends the whole pass
+        batch = Batch(FLOW)
+        batch.end_pass(started_at)
         return batch
 
     return prepare
@@ -92,7 +122,8 @@ def _links_batch(fingerprint: str, run_id: int | None = None) -> Callable[[range
 def measure(store: StateStore, total: int, size: int) -> dict[str, dict[str, float]]:
     """Time every operation on an empty store; return the figures by operation."""
     save_flow(store, FLOW)
-    run = store.start_run(FLOW).run_id
+    started = store.start_run(FLOW)
+    run = started.run_id
     pair, audience = PAIR, AUDIENCE
 
     def by_email(keys: range) -> list[str]:
@@ -101,13 +132,20 @@ def measure(store: StateStore, total: int, size: int) -> dict[str, dict[str, flo
     def by_person(keys: range) -> list[int]:
         return [n + 1 for n in keys]
 
-    def found_all(found: dict[Any, Link], keys: Sequence[object]) -> None:
-        assert len(found) == len(keys), "a lookup missed links"
+    def by_membership(keys: range) -> list[str]:
+        return [_membership(n) for n in keys]
+
+    def found_all(found: Mapping[Any, object], keys: Sequence[object]) -> None:
+        assert len(found) == len(keys), "a lookup missed links or memberships"
 
     return {
         "insert": _time_batches(total, size, _links_batch("v1"), store.commit_batch),
         "update": _time_batches(total, size, _links_batch("v2"), store.commit_batch),
         "sync batch": _time_batches(total, size, _links_batch("v3", run), store.commit_batch),
+        "sync batch + track": _time_batches(
+            total, size, _links_batch("v4", run, track=True), store.commit_batch
+        ),
+        "end pass": _time_batches(total, total, _end_pass(started.started_at), store.commit_batch),
         "lookup by email": _time_batches(
             total,
             size,
@@ -119,6 +157,12 @@ def measure(store: StateStore, total: int, size: int) -> dict[str, dict[str, flo
             size,
             by_person,
             lambda keys: found_all(store.links_for_persons(pair, audience, keys), keys),
+        ),
+        "lookup tracked": _time_batches(
+            total,
+            size,
+            by_membership,
+            lambda keys: found_all(store.tracked(FLOW, keys), keys),
         ),
     }
 

@@ -1,4 +1,4 @@
-"""Code the storage tests run in other processes: lease racers and a batch writer to kill.
+"""Code the storage tests run in other processes: lease and claim racers, a batch writer to kill.
 
 A store is named by a spec, a tuple a child process can receive:
 ``("memory",)``, ``("sqlite", path)`` or ``("postgres", conninfo, schema)``.
@@ -20,6 +20,7 @@ from typing import Any
 from pdmc.errors import LeaseHeldError
 from pdmc.storage import (
     Batch,
+    Clock,
     Link,
     MemoryStore,
     Outcome,
@@ -27,7 +28,7 @@ from pdmc.storage import (
     SQLiteStore,
     StateStore,
 )
-from pdmc.storage.testing import save_flow
+from pdmc.storage.testing import CLAIM_KEY, person_key, save_flow
 
 PAIR = "crash-pair"
 AUDIENCE = "crash-audience"
@@ -37,17 +38,19 @@ HOT = 50  # links every batch updates
 _FAR_PAST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def open_database(spec: Sequence[str]) -> SQLiteStore | PostgresStore:
-    """Open the database store a spec names."""
+def open_database(spec: Sequence[str], clock: Clock | None = None) -> SQLiteStore | PostgresStore:
+    """Open the database store a spec names, reading ``clock`` (the system clock by default)."""
     kind, *args = spec
     if kind == "sqlite":
-        return SQLiteStore(args[0])
-    return PostgresStore(args[0], schema=args[1])
+        return SQLiteStore(args[0], clock=clock)
+    return PostgresStore(args[0], schema=args[1], clock=clock)
 
 
-def open_store(spec: Sequence[str]) -> MemoryStore | SQLiteStore | PostgresStore:
-    """Open the store a spec names."""
-    return MemoryStore() if spec[0] == "memory" else open_database(spec)
+def open_store(
+    spec: Sequence[str], clock: Clock | None = None
+) -> MemoryStore | SQLiteStore | PostgresStore:
+    """Open the store a spec names, reading ``clock`` (the system clock by default)."""
+    return MemoryStore(clock=clock) if spec[0] == "memory" else open_database(spec, clock)
 
 
 def race_for_lease(spec: Sequence[str], holder: str, barrier: Barrier, results: Queue[Any]) -> None:
@@ -62,6 +65,18 @@ def race_for_lease(spec: Sequence[str], holder: str, barrier: Barrier, results: 
             results.put(("error", repr(exc)))
         else:
             results.put(("won", lease.holder))
+
+
+def race_for_claim(spec: Sequence[str], holder: str, barrier: Barrier, results: Queue[Any]) -> None:
+    """Open the store, wait for the other racers, try to take CLAIM_KEY, report."""
+    with open_store(spec) as store:
+        barrier.wait()
+        try:
+            claim = store.claim(CLAIM_KEY, holder, timedelta(minutes=5))
+        except Exception as exc:  # noqa: BLE001 - the parent asserts on what happened
+            results.put(("error", repr(exc)))
+        else:
+            results.put(("refused", holder) if claim is None else ("won", claim))
 
 
 def open_at_once(spec: Sequence[str], barrier: Barrier, results: Queue[Any]) -> None:
@@ -90,6 +105,7 @@ def write_batch(store: StateStore, run_id: int, number: int) -> None:
             )
         )
         batch.record_outcome(Outcome(action="created", person_id=person))
+        batch.track(person_key(person))
     for h in range(1, HOT + 1):
         batch.upsert_link(
             Link(
@@ -114,10 +130,12 @@ def check_consistent(store: StateStore) -> int:
     assert len(hot) == (HOT if done else 0)
     assert {link.mailchimp_fingerprint for link in hot.values()} <= {f"fp{done}"}
     for number in range(1, done + 2):
-        first = number * 1000
-        links = store.links_for_persons(PAIR, AUDIENCE, range(first, first + NEW_PER_BATCH))
+        persons = range(number * 1000, number * 1000 + NEW_PER_BATCH)
+        links = store.links_for_persons(PAIR, AUDIENCE, persons)
         assert len(links) == (NEW_PER_BATCH if number <= done else 0), number
         assert {link.pipedrive_fingerprint for link in links.values()} <= {f"fp{number}"}
+        tracked = store.tracked(FLOW, [person_key(person) for person in persons])
+        assert len(tracked) == (NEW_PER_BATCH if number <= done else 0), number
     assert store.count_links(PAIR, AUDIENCE) == done * NEW_PER_BATCH + (HOT if done else 0)
     assert [row.row_key for row in store.due_retries(FLOW)] == ([f"row-{done}"] if done else [])
     assert store.is_event_processed("crash", str(done)) == (done > 0)

@@ -30,7 +30,7 @@ def _blocks():
 def test_the_examples_run_in_order(capsys):
     """Every untitled Python block of docs/storage.md runs, in order, printing what it says."""
     blocks = [code for title, code in _blocks() if title is None]
-    assert len(blocks) == 5
+    assert len(blocks) == 7
     namespace: dict[str, object] = {}
     for number, block in enumerate(blocks, start=1):
         exec(compile(block, f"docs/storage.md block {number}", "exec"), namespace)  # noqa: S102 - the docs' own examples
@@ -41,9 +41,13 @@ def test_the_examples_run_in_order(capsys):
         "{'persons': {'updated_since': '2025-01-01T00:00:00Z'}}",
         "flow 'leads-to-newsletter' is leased to 'worker-1' until 2025-01-01T00:05:00+00:00",
         "2",
+        "{'person:42': False, 'person:43': True}",
+        "None",
+        "False",
+        "worker-1 True",
         "True False",
         "succeeded 1 ['created']",
-        "1",
+        "2",
     ]
 
 

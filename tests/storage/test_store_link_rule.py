@@ -19,6 +19,7 @@ contacts = st.fixed_dictionaries(
         "email": st.sampled_from(["a@x.io", "b@x.io", "c@x.io", "C@X.IO"]),
         "person_id": st.none() | st.integers(1, 3),
         "member_id": st.none() | st.sampled_from(["ma", "mb", "mc"]),
+        "member_status": st.none() | st.sampled_from(["subscribed", "unsubscribed"]),
         "pipedrive_fingerprint": st.none() | st.sampled_from(["p1", "p2"]),
         "mailchimp_fingerprint": st.none() | st.sampled_from(["m1", "m2"]),
     }
@@ -56,8 +57,8 @@ def _apply(store, pair, plan):
 
 def _content(links):
     return [
-        (link.email, link.person_id, link.member_id, link.pipedrive_fingerprint,
-         link.mailchimp_fingerprint)
+        (link.email, link.person_id, link.member_id, link.member_status,
+         link.pipedrive_fingerprint, link.mailchimp_fingerprint)
         for link in links
     ]  # fmt: skip
 

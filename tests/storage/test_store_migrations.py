@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from attrs import evolve
 
 from pdmc.errors import SchemaVersionError, StoreError
-from pdmc.storage import PostgresStore, SQLiteStore
+from pdmc.storage import Batch, Link, PostgresStore, SQLiteStore
 from pdmc.storage._schema import MIGRATIONS
 from pdmc.storage.testing import ManualClock, full_batch, make_link
 
@@ -72,6 +74,26 @@ V1_ROWS = [
 ]
 
 
+# The SHA-256 of each released step's statements: a released step is never edited (a
+# database that ran it would not see the edit); a change is a new step. Add the digest
+# of each new step when it is released.
+RELEASED_STEPS = (
+    "bcdb4715cfc89e9f82143d14217967b3856aa45dc8f1adf13b411b2b876d237d",
+    "91e9b07d0edf1cb628188e29bc5e3ccc994f98b93c55589b4cefb9463f11cb13",
+)
+V1_TABLES = (
+    "pdmc_flows",
+    "pdmc_links",
+    "pdmc_checkpoints",
+    "pdmc_events",
+    "pdmc_retries",
+    "pdmc_runs",
+    "pdmc_outcomes",
+    "pdmc_leases",
+)
+PAIR = "pd-company-1/mc-account-1"
+
+
 def _store_class(spec):
     return SQLiteStore if spec[0] == "sqlite" else PostgresStore
 
@@ -131,6 +153,70 @@ def test_database_of_the_first_schema_version_opens_with_current_code(database_s
         assert store.count_links("pd-company-1/mc-account-1", "audience-1") == 2
         clock.advance(timedelta(minutes=10))
         assert store.acquire_lease("f1", "new-worker", timedelta(minutes=1)).token == 4
+
+
+def _rows(store, table):
+    with store._read() as session:
+        return session.rows(f"SELECT * FROM {table} ORDER BY 1")  # noqa: S608 - our table names
+
+
+def test_version_1_database_upgrades_to_version_2_keeping_every_row(database_spec):
+    """The step to version 2 keeps every row; links gain an empty member status."""
+    _write_v1_database(database_spec)
+    with _open(_at_version(database_spec, MIGRATIONS[:1]), database_spec) as old:
+        before = {table: _rows(old, table) for table in V1_TABLES}
+    assert all(len(rows) == 1 for rows in before.values())
+    with _open(_store_class(database_spec), database_spec) as store:
+        assert store.schema_version() == 2
+        after = {table: _rows(store, table) for table in V1_TABLES}
+        (link,) = store.iter_links(PAIR, "audience-1")
+    assert after.pop("pdmc_links") == [(*row, None) for row in before.pop("pdmc_links")]
+    assert after == before
+    assert link.member_status is None
+
+
+def test_version_2_features_work_on_an_upgraded_version_1_database(database_spec):
+    """Member status, memberships, the end of a pass and claims work on an upgraded database."""
+    _write_v1_database(database_spec)
+    clock = ManualClock(T0 + timedelta(minutes=1))
+    with _open(_store_class(database_spec), database_spec, clock) as store:
+        old_link = Link(account_pair=PAIR, audience_id="audience-1", email="old@example.com")
+        batch = Batch("f1")
+        batch.upsert_link(evolve(old_link, person_id=7, member_status="unsubscribed"))
+        batch.track("person:7")
+        batch.track("person:8")
+        store.commit_batch(batch)
+        clock.advance(timedelta(minutes=1))
+        batch = Batch("f1")
+        batch.upsert_link(evolve(old_link, mailchimp_fingerprint="mc-2"))
+        batch.track("person:7")
+        batch.end_pass(clock.now())
+        store.commit_batch(batch)
+        link = store.links_for_persons(PAIR, "audience-1", [7])[7]
+        assert (link.member_id, link.member_status, link.mailchimp_fingerprint) == (
+            "m7",
+            "unsubscribed",
+            "mc-2",
+        )
+        assert link.created_at == T0
+        assert store.tracked("f1", ["person:7", "person:8"]) == {
+            "person:7": True,
+            "person:8": False,
+        }
+        claim = store.claim("create-person:x", "worker-a", timedelta(minutes=5))
+        assert claim is not None
+        assert store.claim("create-person:x", "worker-b", timedelta(minutes=5)) is None
+        store.release_claim(claim)
+        assert store.claim("create-person:x", "worker-b", timedelta(minutes=5)) is not None
+        assert store.delete_flow("f1") is True
+        assert store.tracked("f1", ["person:7"]) == {}
+
+
+def test_released_steps_are_never_edited():
+    """Each released migration step still has the statements it shipped with."""
+    digests = [hashlib.sha256("\n".join(step).encode()).hexdigest() for step in MIGRATIONS]
+    assert digests[: len(RELEASED_STEPS)] == list(RELEASED_STEPS)
+    assert len(digests) == len(RELEASED_STEPS), "record the digest of the new step"
 
 
 def test_pending_steps_run_in_order(database_spec):

@@ -1,4 +1,4 @@
-"""Several processes on one store: lease races, schema creation races, and SIGKILL mid-commit."""
+"""Several processes on one store: lease, claim and schema races, and SIGKILL mid-commit."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from pdmc.storage.testing import save_flow
+from pdmc.storage import Claim
+from pdmc.storage.testing import CLAIM_KEY, ManualClock, save_flow
 from tests.storage import store_workers
 from tests.storage.store_workers import check_consistent, open_database, write_batch
 
@@ -53,6 +55,26 @@ def test_processes_racing_for_a_lease_get_exactly_one_winner(database_spec):
         lease = store.get_lease("f1")
         assert lease is not None
         assert lease.holder == winner
+
+
+@pytest.mark.parametrize("crashed_before", [False, True])
+def test_processes_racing_for_a_claim_get_exactly_one(database_spec, crashed_before):
+    """Of several processes taking one claim (free, or a crashed holder's) at once, one wins."""
+    if crashed_before:
+        with open_database(database_spec, ManualClock(datetime(2000, 1, 1, tzinfo=UTC))) as store:
+            assert store.claim(CLAIM_KEY, "crashed-worker", timedelta(minutes=5)) is not None
+    outcomes = _run_in_processes(
+        store_workers.race_for_claim, lambda _: database_spec, lambda i: f"worker-{i}"
+    )
+    assert sorted(kind for kind, _ in outcomes) == ["refused"] * (RACERS - 1) + ["won"]
+    (winner,) = [claim for kind, claim in outcomes if kind == "won"]
+    assert isinstance(winner, Claim)
+    assert winner.taken_over is crashed_before
+    with open_database(database_spec) as store:
+        assert store.claim(CLAIM_KEY, "late-worker", timedelta(minutes=5)) is None
+        again = store.claim(CLAIM_KEY, winner.holder, timedelta(minutes=5))
+        assert again is not None
+        assert again.token == winner.token
 
 
 def test_processes_creating_one_store_at_once_all_succeed(database_spec):

@@ -11,6 +11,7 @@ import pytest
 from pdmc import errors
 from pdmc.storage import (
     Batch,
+    Claim,
     Clock,
     FlowRecord,
     Lease,
@@ -40,6 +41,8 @@ def test_link_keeps_its_email_normalised():
         ({"person_id": True}, "person_id"),
         ({"person_id": 0}, "person_id"),
         ({"member_id": ""}, "member_id"),
+        ({"member_status": ""}, "member_status"),
+        ({"member_status": 3}, "member_status"),
         ({"account_pair": None}, "account_pair"),
         ({"updated_at": datetime(2025, 1, 1)}, "updated_at"),  # noqa: DTZ001 - naive on purpose
     ],
@@ -106,10 +109,19 @@ def test_batch_refuses_bad_parts():
     lease = Lease(flow_id="f2", holder="w", token=1, acquired_at=NOW, expires_at=NOW)
     with pytest.raises(errors.ConfigurationError, match="lease of flow 'f2'"):
         Batch("f1", lease=lease)
+    with pytest.raises(errors.ConfigurationError, match="membership key"):
+        batch.track("")
+    with pytest.raises(errors.ConfigurationError, match="matching of membership 'person:1'"):
+        batch.track("person:1", matching="yes")  # type: ignore[arg-type]
+    with pytest.raises(errors.ConfigurationError, match="started_at of end_pass"):
+        batch.end_pass(datetime(2025, 1, 1))  # noqa: DTZ001 - naive on purpose
+    with pytest.raises(errors.ConfigurationError, match=r"Batch\.release_claim takes a Claim"):
+        batch.release_claim("create-person:x")  # type: ignore[arg-type]
+    assert (batch.memberships, batch.pass_started, batch.released_claims) == ({}, None, ())
 
 
-def test_batch_keeps_the_last_word_per_retry_and_shows_a_short_repr():
-    """retry_later then retry_done of one row leaves a removal; the repr counts, never dumps."""
+def test_batch_keeps_the_last_word_per_key_and_shows_a_short_repr():
+    """A batch keeps the last word per retry, membership and pass end; the repr counts."""
     batch = Batch("f1", run_id=3)
     batch.retry_later("r", payload=1, error="x", next_attempt_at=NOW)
     batch.retry_done("r")
@@ -117,11 +129,40 @@ def test_batch_keeps_the_last_word_per_retry_and_shows_a_short_repr():
         batch.upsert_link(Link(account_pair="p", audience_id="a", email=f"c{n}@example.com"))
     batch.mark_event("pipedrive", "e")
     batch.mark_event("pipedrive", "e")
+    batch.track("person:1")
+    batch.track("person:1", matching=False)
+    batch.track("person:2")
+    batch.end_pass(NOW - timedelta(hours=1))
+    batch.end_pass(NOW)
+    claim = Claim(key="k", holder="w", token="t", acquired_at=NOW, expires_at=NOW)
+    batch.release_claim(claim)
+    batch.release_claim(claim)
     assert batch.retries == {"r": None}
     assert batch.events == (("pipedrive", "e"),)
+    assert batch.memberships == {"person:1": False, "person:2": True}
+    assert batch.pass_started == NOW
+    assert batch.released_claims == (claim,)
     assert repr(batch) == (
-        "Batch(flow_id='f1', run_id=3, links=3, checkpoints=[], retries=1, outcomes=0, events=1)"
+        "Batch(flow_id='f1', run_id=3, links=3, checkpoints=[], retries=1, outcomes=0, "
+        "events=1, memberships=2, end_pass='2025-01-01T00:00:00+00:00', claims=1)"
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"key": ""}, "Claim 'w': field 'key'"),
+        ({"holder": None}, "Claim 'k': field 'holder'"),
+        ({"token": ""}, "Claim 'k': field 'token'"),
+        ({"expires_at": datetime(2025, 1, 1)}, "field 'expires_at'"),  # noqa: DTZ001 - naive
+        ({"taken_over": 1}, "Claim 'k': field 'taken_over' must be a bool"),
+    ],
+)
+def test_claim_refuses_bad_fields(changes, message):
+    """A claim with a bad field raises ConfigurationError naming the claim and the field."""
+    fields = {"key": "k", "holder": "w", "token": "t", "acquired_at": NOW, "expires_at": NOW}
+    with pytest.raises(errors.ConfigurationError, match=message):
+        Claim(**{**fields, **changes})
 
 
 def test_clocks():

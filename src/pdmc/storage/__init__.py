@@ -1,4 +1,4 @@
-"""What pdmc remembers between runs: flows, links, fingerprints, checkpoints, runs, leases.
+"""What pdmc remembers between runs: flows, links, checkpoints, runs, memberships, leases, claims.
 
 A sync reads and writes its state through a :class:`StateStore`. Three stores ship:
 
@@ -21,6 +21,7 @@ from pdmc.storage._clock import Clock, SystemClock
 from pdmc.storage._memory import MemoryStore
 from pdmc.storage._protocol import StateStore
 from pdmc.storage._records import (
+    Claim,
     FlowRecord,
     FlowStatus,
     Lease,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Batch",
+    "Claim",
     "Clock",
     "FlowRecord",
     "FlowStatus",

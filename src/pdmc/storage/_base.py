@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
@@ -20,12 +20,14 @@ from pdmc._types import UNSET, UnsetType
 from pdmc.errors import ConfigurationError, StoreError
 from pdmc.storage._batch import Batch, PendingRetry
 from pdmc.storage._checks import require_positive, require_text
+from pdmc.storage._claims import check_claim, check_claim_request, grant_claim
 from pdmc.storage._clock import Clock, SystemClock, read_clock
 from pdmc.storage._flows import flow_not_found, stamp_flow
 from pdmc.storage._json import decode_json, encode_json
 from pdmc.storage._protocol import StateStore
 from pdmc.storage._records import (
     FLOW_STATUSES,
+    Claim,
     FlowRecord,
     FlowStatus,
     Lease,
@@ -43,6 +45,7 @@ __all__ = [
     "email_keys",
     "finished_already",
     "member_keys",
+    "membership_keys",
     "no_run",
     "person_keys",
 ]
@@ -104,6 +107,11 @@ def member_keys(member_ids: Iterable[object]) -> list[str]:
 def email_keys(emails: Iterable[object]) -> list[str]:
     """Return the distinct normalised addresses asked for, refusing anything but strs."""
     return list(dict.fromkeys(normalise_email(require_text("an email", email)) for email in emails))
+
+
+def membership_keys(keys: Iterable[object]) -> list[str]:
+    """Return the distinct membership keys asked for, refusing anything but non-empty strs."""
+    return [require_text("a membership key", key) for key in dict.fromkeys(keys)]
 
 
 class StoreBase(StateStore, ABC, Generic[_Tx]):
@@ -174,6 +182,28 @@ class StoreBase(StateStore, ABC, Generic[_Tx]):
     @abstractmethod
     def _write_events(self, tx: _Tx, events: Sequence[tuple[str, str]], now: datetime) -> None: ...
 
+    @abstractmethod
+    def _write_memberships(
+        self,
+        tx: _Tx,
+        flow_id: str,
+        memberships: Mapping[str, bool],
+        pass_started: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Store the memberships as seen at ``now``; then, given ``pass_started``, end the pass."""
+
+    @abstractmethod
+    def _read_claim(self, tx: _Tx, key: str) -> Claim | None:
+        """Read the stored claim on ``key``, expired or not, for a change in this transaction."""
+
+    @abstractmethod
+    def _put_claim(self, tx: _Tx, claim: Claim) -> None: ...
+
+    @abstractmethod
+    def _release_claims(self, tx: _Tx, claims: Sequence[Claim]) -> None:
+        """Delete each stored claim that is still the given one (same holder and token)."""
+
     # -- flows -------------------------------------------------------------------
 
     def _require_flow(self, tx: _Tx, flow_id: str) -> FlowRecord:
@@ -239,3 +269,21 @@ class StoreBase(StateStore, ABC, Generic[_Tx]):
             if batch.run_id is not None:
                 self._write_outcomes(tx, batch.run_id, batch.outcomes, now)
             self._write_events(tx, batch.events, now)
+            self._write_memberships(tx, batch.flow_id, batch.memberships, batch.pass_started, now)
+            self._release_claims(tx, batch.released_claims)
+
+    # -- claims ------------------------------------------------------------------
+
+    def claim(self, key: str, holder: str, ttl: timedelta) -> Claim | None:
+        key, holder, ttl = check_claim_request(key, holder, ttl)
+        now = self._now()
+        with self._write() as tx:
+            claim = grant_claim(self._read_claim(tx, key), key, holder, ttl, now)
+            if claim is not None:
+                self._put_claim(tx, claim)
+        return claim
+
+    def release_claim(self, claim: Claim) -> None:
+        check_claim(claim, "release_claim")
+        with self._write() as tx:
+            self._release_claims(tx, [claim])

@@ -10,8 +10,9 @@ from attrs import define, field, frozen, setters
 
 from pdmc.errors import ConfigurationError
 from pdmc.storage._checks import require_positive, require_text, require_time
+from pdmc.storage._claims import check_claim
 from pdmc.storage._json import encode_json
-from pdmc.storage._records import Lease, Link, Outcome
+from pdmc.storage._records import Claim, Lease, Link, Outcome
 
 __all__ = ["Batch", "PendingRetry", "event_key"]
 
@@ -37,8 +38,9 @@ class Batch:
 
     Build a batch while the engine writes a chunk (up to 500 contacts), then hand it
     to :meth:`~pdmc.storage.StateStore.commit_batch`: its links and fingerprints, its
-    checkpoints, retry rows, outcomes and processed event ids are stored together, or
-    not at all, so a checkpoint never runs ahead of what it vouches for.
+    checkpoints, retry rows, outcomes, processed event ids, the flow's memberships and
+    the claims it releases are stored together, or not at all, so a checkpoint never
+    runs ahead of what it vouches for.
 
     Args:
         flow_id: the flow the batch belongs to.
@@ -53,8 +55,8 @@ class Batch:
     are encoded on the spot, so changing a dict after adding it changes nothing.
 
     A store reads the parts through the read-only properties; links keep their
-    order (a later upsert of the same contact sees the earlier one), checkpoints and
-    retries keep the last value given for each name or key.
+    order (a later upsert of the same contact sees the earlier one), checkpoints,
+    retries and memberships keep the last value given for each name or key.
     """
 
     flow_id: str = field(on_setattr=setters.frozen)
@@ -65,6 +67,9 @@ class Batch:
     _retries: dict[str, PendingRetry | None] = field(init=False, factory=dict)
     _outcomes: list[Outcome] = field(init=False, factory=list)
     _events: dict[tuple[str, str], None] = field(init=False, factory=dict)
+    _memberships: dict[str, bool] = field(init=False, factory=dict)
+    _pass_started: datetime | None = field(init=False, default=None)
+    _released_claims: dict[tuple[str, str], Claim] = field(init=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         require_text("Batch.flow_id", self.flow_id)
@@ -137,6 +142,44 @@ class Batch:
         """Record the webhook event ``event_id`` of ``source`` as processed."""
         self._events[event_key(source, event_id)] = None
 
+    def track(self, key: str, *, matching: bool = True) -> None:
+        """Record that the flow syncs the contact ``key``, and whether it matches the trigger now.
+
+        ``key`` is the engine's name for the contact within the flow (``"person:42"``,
+        ``"member:ada@example.org"``). On commit the membership is stored as seen at
+        the commit time; read it back with :meth:`~pdmc.storage.StateStore.tracked`.
+        """
+        require_text("a membership key", key)
+        flag: object = matching
+        if not isinstance(flag, bool):
+            raise ConfigurationError(
+                f"the matching of membership {key!r} must be a bool, got {matching!r}"
+            )
+        self._memberships[key] = flag
+
+    def end_pass(self, started_at: datetime) -> None:
+        """Close a full pass over the flow's contacts that began at ``started_at``.
+
+        On commit, after this batch's own :meth:`track` calls are stored, every
+        membership of the flow last seen before ``started_at`` is marked not matching:
+        the pass did not see it. Memberships are stamped with the store's clock, so
+        take ``started_at`` from a time the store stamped (the ``started_at`` of the
+        run that began the pass, say), not from another machine's clock. Calling it
+        again replaces the time.
+        """
+        self._pass_started = require_time("the started_at of end_pass", started_at)
+
+    def release_claim(self, claim: Claim) -> None:
+        """Release ``claim`` when the batch commits, in the same transaction.
+
+        The state that proves the guarded work done (the link of a person just
+        created, say) and the release then commit together. A claim taken over or
+        released before the commit is left alone, as
+        :meth:`~pdmc.storage.StateStore.release_claim` leaves it.
+        """
+        check_claim(claim, "Batch.release_claim")
+        self._released_claims[claim.key, claim.token] = claim
+
     @property
     def links(self) -> Sequence[Link]:
         """The links to upsert, in the order given."""
@@ -162,10 +205,27 @@ class Batch:
         """The ``(source, event_id)`` pairs to mark processed."""
         return tuple(self._events)
 
+    @property
+    def memberships(self) -> Mapping[str, bool]:
+        """The memberships to store, by key: whether each contact matches the trigger."""
+        return dict(self._memberships)
+
+    @property
+    def pass_started(self) -> datetime | None:
+        """When the pass that this batch ends began (see :meth:`end_pass`), or ``None``."""
+        return self._pass_started
+
+    @property
+    def released_claims(self) -> Sequence[Claim]:
+        """The claims to release on commit."""
+        return tuple(self._released_claims.values())
+
     def __repr__(self) -> str:
+        ended = None if self._pass_started is None else self._pass_started.isoformat()
         return (
             f"Batch(flow_id={self.flow_id!r}, run_id={self.run_id!r}, "
             f"links={len(self._links)}, checkpoints={sorted(self._checkpoints)}, "
             f"retries={len(self._retries)}, outcomes={len(self._outcomes)}, "
-            f"events={len(self._events)})"
+            f"events={len(self._events)}, memberships={len(self._memberships)}, "
+            f"end_pass={ended!r}, claims={len(self._released_claims)})"
         )

@@ -7,11 +7,11 @@ deeper down.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pdmc.errors import ConfigurationError
 
-__all__ = ["require_positive", "require_text", "require_time"]
+__all__ = ["require_positive", "require_text", "require_time", "require_ttl"]
 
 
 def require_text(what: str, value: object) -> str:
@@ -32,4 +32,11 @@ def require_positive(what: str, value: object) -> int:
     """Return ``value`` if it is an ``int`` of at least 1 (``bool`` is refused)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(f"{what} must be an int >= 1, got {value!r}")
+    return value
+
+
+def require_ttl(what: str, value: object) -> timedelta:
+    """Return ``value`` if it is a positive ``timedelta``."""
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ConfigurationError(f"{what} must be a positive timedelta, got {value!r}")
     return value

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pdmc.errors import ConfigurationError, LeaseHeldError
-from pdmc.storage._checks import require_text
+from pdmc.errors import LeaseHeldError
+from pdmc.storage._checks import require_text, require_ttl
 from pdmc.storage._records import Lease
 
 __all__ = [
@@ -20,9 +20,7 @@ __all__ = [
 
 def check_ttl(ttl: object) -> timedelta:
     """Return ``ttl`` if it is a positive ``timedelta``."""
-    if not isinstance(ttl, timedelta) or ttl <= timedelta(0):
-        raise ConfigurationError(f"a lease's ttl must be a positive timedelta, got {ttl!r}")
-    return ttl
+    return require_ttl("a lease's ttl", ttl)
 
 
 def check_holder(holder: object) -> str:

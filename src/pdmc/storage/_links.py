@@ -2,10 +2,11 @@
 
 An upsert finds the stored link of the same contact by person id, else by member
 id, else by email, all within one account pair and audience. The found link takes
-every field of the new one that is not ``None``; with none found, the new link is
-added. An upsert whose keys point at two different stored links (a person whose new
-email another link holds, say) is refused with
-:class:`~pdmc.errors.LinkConflictError`: which link is right is the engine's call.
+every field of the new one that is not ``None`` (ids, member status, fingerprints)
+and its email; with none found, the new link is added. An upsert whose keys point at
+two different stored links (a person whose new email another link holds, say) is
+refused with :class:`~pdmc.errors.LinkConflictError`: which link is right is the
+engine's call.
 
 :class:`LinkIndex` applies the rule to links held in memory. The memory store keeps
 its links in one index per audience; the SQL stores load the few stored links that a
@@ -94,24 +95,24 @@ class LinkIndex:
                     email=link.email,
                     field=name,
                 )
-        person_id = _newer(link.person_id, target.person_id)
-        member_id = _newer(link.member_id, target.member_id)
-        pipedrive = _newer(link.pipedrive_fingerprint, target.pipedrive_fingerprint)
-        mailchimp = _newer(link.mailchimp_fingerprint, target.mailchimp_fingerprint)
-        if (link.email, person_id, member_id, pipedrive, mailchimp) == (
-            target.email,
-            target.person_id,
-            target.member_id,
-            target.pipedrive_fingerprint,
-            target.mailchimp_fingerprint,
-        ):
+        merged = (
+            link.email,
+            _newer(link.person_id, target.person_id),
+            _newer(link.member_id, target.member_id),
+            _newer(link.member_status, target.member_status),
+            _newer(link.pipedrive_fingerprint, target.pipedrive_fingerprint),
+            _newer(link.mailchimp_fingerprint, target.mailchimp_fingerprint),
+        )
+        if merged == _content(target):
             return None
+        email, person_id, member_id, member_status, pipedrive, mailchimp = merged
         current = Link(
             account_pair=target.account_pair,
             audience_id=target.audience_id,
-            email=link.email,
+            email=email,
             person_id=person_id,
             member_id=member_id,
+            member_status=member_status,
             pipedrive_fingerprint=pipedrive,
             mailchimp_fingerprint=mailchimp,
             created_at=target.created_at,
@@ -148,6 +149,20 @@ def _delete(journal: Journal | None, mapping: dict[_K, _V], key: _K) -> None:
         mapping.pop(key, None)
     else:
         journal.delete(mapping, key)
+
+
+def _content(
+    link: Link,
+) -> tuple[str, int | None, str | None, str | None, str | None, str | None]:
+    """What an upsert may change in a link: its email, ids, member status and fingerprints."""
+    return (
+        link.email,
+        link.person_id,
+        link.member_id,
+        link.member_status,
+        link.pipedrive_fingerprint,
+        link.mailchimp_fingerprint,
+    )
 
 
 def _newer(given: _T | None, stored: _T | None) -> _T | None:

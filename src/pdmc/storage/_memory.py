@@ -20,17 +20,20 @@ from pdmc.storage._base import (
     email_keys,
     finished_already,
     member_keys,
+    membership_keys,
     no_run,
     person_keys,
 )
 from pdmc.storage._batch import PendingRetry, event_key
 from pdmc.storage._checks import require_positive, require_time
+from pdmc.storage._claims import holds
 from pdmc.storage._clock import Clock
 from pdmc.storage._journal import Journal
 from pdmc.storage._json import decode_json
 from pdmc.storage._leases import check_holder, check_ttl, grant_lease, is_current, lost_lease
 from pdmc.storage._links import LinkIndex
 from pdmc.storage._records import (
+    Claim,
     FlowRecord,
     FlowStatus,
     Lease,
@@ -67,6 +70,9 @@ class MemoryStore(StoreBase[Journal]):
         self._runs: dict[int, Run] = {}
         self._outcomes: dict[int, list[Outcome]] = {}
         self._leases: dict[str, Lease] = {}
+        # flow id -> membership key -> (matching, seen_at)
+        self._memberships: dict[str, dict[str, tuple[bool, datetime]]] = {}
+        self._claims: dict[str, Claim] = {}
         self._run_ids = itertools.count(1)
 
     def __repr__(self) -> str:
@@ -128,6 +134,7 @@ class MemoryStore(StoreBase[Journal]):
             self._checkpoints.pop(flow_id, None)
             self._retries.pop(flow_id, None)
             self._leases.pop(flow_id, None)
+            self._memberships.pop(flow_id, None)
             for run_id in [run.run_id for run in self._runs.values() if run.flow_id == flow_id]:
                 del self._runs[run_id]
                 self._outcomes.pop(run_id, None)
@@ -194,6 +201,37 @@ class MemoryStore(StoreBase[Journal]):
         for link in links:
             index = tx.setdefault(self._links, (link.account_pair, link.audience_id), LinkIndex())
             index.upsert(link, now, tx)
+
+    # -- memberships -------------------------------------------------------------
+
+    def tracked(self, flow_id: str, keys: Iterable[str]) -> dict[str, bool]:
+        wanted = membership_keys(keys)
+        with self._read():
+            stored = self._memberships.get(flow_id, {})
+            return {key: stored[key][0] for key in wanted if key in stored}
+
+    @override
+    def _write_memberships(
+        self,
+        tx: Journal,
+        flow_id: str,
+        memberships: Mapping[str, bool],
+        pass_started: datetime | None,
+        now: datetime,
+    ) -> None:
+        if not memberships and pass_started is None:
+            return
+        stored = tx.setdefault(self._memberships, flow_id, {})
+        for key, matching in memberships.items():
+            tx.set(stored, key, (matching, now))
+        if pass_started is not None:
+            unseen = [
+                (key, seen_at)
+                for key, (matching, seen_at) in stored.items()
+                if matching and seen_at < pass_started
+            ]
+            for key, seen_at in unseen:
+                tx.set(stored, key, (False, seen_at))
 
     # -- checkpoints -----------------------------------------------------------
 
@@ -404,3 +442,20 @@ class MemoryStore(StoreBase[Journal]):
     @override
     def _check_lease(self, tx: Journal, lease: Lease) -> None:
         self._current_lease(lease)
+
+    # -- claims --------------------------------------------------------------------
+
+    @override
+    def _read_claim(self, tx: Journal, key: str) -> Claim | None:
+        return self._claims.get(key)
+
+    @override
+    def _put_claim(self, tx: Journal, claim: Claim) -> None:
+        tx.set(self._claims, claim.key, claim)
+
+    @override
+    def _release_claims(self, tx: Journal, claims: Sequence[Claim]) -> None:
+        for claim in claims:
+            stored = self._claims.get(claim.key)
+            if stored is not None and holds(stored, claim):
+                tx.delete(self._claims, claim.key)

@@ -10,7 +10,7 @@ import functools
 import hashlib
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -28,10 +28,11 @@ from pdmc.storage._sql import Session, SQLStore
 
 __all__ = ["PostgresStore"]
 
-# The planner only uses the link indexes well once it knows how the links table is
-# filled; until autovacuum first looks (up to a minute), a fast-growing table can push it
-# to scan every link of an audience on each lookup. So a store analyzes the table itself
-# after adding this many links, and again each time it has added as many as it knew of.
+# The planner only uses the link and membership indexes well once it knows how their
+# tables are filled; until autovacuum first looks (up to a minute), a fast-growing table
+# can push it to scan every link of an audience, or every membership of a flow, on each
+# lookup. So a store analyzes such a table itself after adding this many rows to it, and
+# again each time it has added as many as it knew of.
 _ANALYZE_AFTER = 1000
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _SHOWN_PARTS = ("host", "port", "dbname", "user")
@@ -41,6 +42,23 @@ _SHOWN_PARTS = ("host", "port", "dbname", "user")
 def _pg(statement: str) -> str:
     """Turn the shared statements' ``?`` placeholders into psycopg's ``%s``."""
     return statement.replace("?", "%s")
+
+
+class _Growth:
+    """Counts the rows a store added to one table, and says when to analyze it again."""
+
+    def __init__(self) -> None:
+        self._known = 0
+        self._new = 0
+
+    def grew(self, count: int) -> bool:
+        """Add ``count`` rows; return whether the table grew enough to analyze it now."""
+        self._new += count
+        if self._new < max(_ANALYZE_AFTER, self._known):
+            return False
+        self._known += self._new
+        self._new = 0
+        return True
 
 
 def _lock_key(*parts: str) -> int:
@@ -88,7 +106,8 @@ class PostgresStore(SQLStore):
     lease is taken under a row lock (``SELECT ... FOR UPDATE SKIP LOCKED``), so of
     several workers racing for a flow exactly one wins and none waits; batches that
     write links of the same audience are serialised by an advisory lock, so two
-    flows of one account pair never create the same link twice. Times come from the
+    flows of one account pair never create the same link twice; the takers of one
+    claim are serialised by another, so exactly one gets it. Times come from the
     store's clock, so keep the workers' clocks in sync (NTP) and choose lease
     durations well above their drift.
 
@@ -143,8 +162,7 @@ class PostgresStore(SQLStore):
         self._lock = threading.RLock()
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
         self._closed = False
-        self._links_known = 0
-        self._links_new = 0
+        self._growth = {table: _Growth() for table in ("pdmc_links", "pdmc_memberships")}
         try:
             self._migrate()
         except BaseException:
@@ -220,6 +238,12 @@ class PostgresStore(SQLStore):
             )
 
     @override
+    def _lock_claim(self, session: Session, key: str) -> None:
+        session.run(
+            "SELECT pg_advisory_xact_lock(?)", (_lock_key("pdmc-claim", self._schema, key),)
+        )
+
+    @override
     def _refresh_links(
         self,
         session: Session,
@@ -231,13 +255,15 @@ class PostgresStore(SQLStore):
         # One statement for the whole batch instead of one per link.
         if links:
             session.run(
-                "UPDATE pdmc_links AS link SET pipedrive_fingerprint = new.pipedrive, "
-                "mailchimp_fingerprint = new.mailchimp, updated_at = ? "
-                "FROM unnest(?::text[], ?::text[], ?::text[]) AS new(email, pipedrive, mailchimp) "
+                "UPDATE pdmc_links AS link SET member_status = new.status, "
+                "pipedrive_fingerprint = new.pipedrive, mailchimp_fingerprint = new.mailchimp, "
+                "updated_at = ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) "
+                "AS new(email, status, pipedrive, mailchimp) "
                 "WHERE link.account_pair = ? AND link.audience_id = ? AND link.email = new.email",
                 (
                     now,
                     [link.email for link in links],
+                    [link.member_status for link in links],
                     [link.pipedrive_fingerprint for link in links],
                     [link.mailchimp_fingerprint for link in links],
                     account_pair,
@@ -246,12 +272,23 @@ class PostgresStore(SQLStore):
             )
 
     @override
-    def _links_added(self, session: Session, count: int) -> None:
-        self._links_new += count
-        if self._links_new >= max(_ANALYZE_AFTER, self._links_known):
-            session.run("ANALYZE pdmc_links")
-            self._links_known += self._links_new
-            self._links_new = 0
+    def _put_memberships(
+        self, session: Session, flow_id: str, memberships: Mapping[str, bool], now: datetime
+    ) -> None:
+        # One statement for the whole batch instead of one per membership.
+        session.run(
+            "INSERT INTO pdmc_memberships (flow_id, contact_key, matching, seen_at) "
+            "SELECT ?, new.contact_key, new.matching, ? "
+            "FROM unnest(?::text[], ?::boolean[]) AS new(contact_key, matching) "
+            "ON CONFLICT (flow_id, contact_key) DO UPDATE SET matching = excluded.matching, "
+            "seen_at = excluded.seen_at",
+            (flow_id, now, list(memberships), list(memberships.values())),
+        )
+
+    @override
+    def _rows_added(self, session: Session, table: str, count: int) -> None:
+        if self._growth[table].grew(count):
+            session.run(f"ANALYZE {table}")
 
     @override
     def _encode_time(self, value: datetime) -> datetime:

@@ -8,7 +8,16 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pdmc._types import UNSET, UnsetType
 from pdmc.storage._batch import Batch
-from pdmc.storage._records import FlowRecord, FlowStatus, Lease, Link, Outcome, RetryRow, Run
+from pdmc.storage._records import (
+    Claim,
+    FlowRecord,
+    FlowStatus,
+    Lease,
+    Link,
+    Outcome,
+    RetryRow,
+    Run,
+)
 
 __all__ = ["StateStore"]
 
@@ -49,7 +58,7 @@ class StateStore(Protocol):
         ...
 
     def delete_flow(self, flow_id: str) -> bool:
-        """Delete a flow with its checkpoints, retry rows, runs and lease.
+        """Delete a flow with its checkpoints, retry rows, runs, memberships and lease.
 
         Links stay: they are shared by every flow of the account pair. Returns
         whether a flow was deleted.
@@ -125,6 +134,21 @@ class StateStore(Protocol):
 
     def count_links(self, account_pair: str, audience_id: str) -> int:
         """Return how many links an audience has."""
+        ...
+
+    # -- memberships -----------------------------------------------------------
+
+    def tracked(self, flow_id: str, keys: Iterable[str]) -> dict[str, bool]:
+        """Return which of ``keys`` the flow tracks, each with whether it matches the trigger.
+
+        Memberships are written by :meth:`Batch.track <pdmc.storage.Batch.track>` and
+        :meth:`Batch.end_pass <pdmc.storage.Batch.end_pass>`. Keys the flow does not
+        track are absent from the result; so is every key of a flow the store does not
+        hold. One indexed query answers up to 1000 keys, so one call serves a batch.
+
+        Raises:
+            ConfigurationError: a key is not a non-empty str.
+        """
         ...
 
     # -- checkpoints -----------------------------------------------------------
@@ -241,10 +265,47 @@ class StateStore(Protocol):
         """Return the live lease of a flow, or ``None`` if no one holds it."""
         ...
 
+    # -- claims ----------------------------------------------------------------
+
+    def claim(self, key: str, holder: str, ttl: timedelta) -> Claim | None:
+        """Take the claim named ``key`` for ``ttl``; return it, or ``None`` if another holds it.
+
+        A claim makes sure that one worker alone does a piece of work, in this
+        process or any other sharing the store: pdmc claims
+        ``"create-person:<account pair>:<email>"`` before it creates a Pipedrive
+        person. The claim is granted when it is free, expired, or already held by
+        ``holder`` (then it is extended to ``ttl`` from now, keeping its token);
+        another holder's live claim refuses with ``None``. When several workers race
+        for one claim, exactly one gets it. A claim needs no flow.
+
+        The returned claim's ``taken_over`` is ``True`` when it replaced the
+        expired, never released claim of another holder, who may have crashed half-way
+        through the work: check whether the work was done before doing it again. So a
+        store keeps an expired claim, however old, until it is taken over or released.
+
+        Raises:
+            ConfigurationError: ``key`` or ``holder`` is not a non-empty str, or
+                ``ttl`` is not a positive timedelta.
+        """
+        ...
+
+    def release_claim(self, claim: Claim) -> None:
+        """Give a claim up, so another holder can take it at once, with ``taken_over`` false.
+
+        Does nothing if the claim was already taken over or released. To release a
+        claim together with the state that proves the work done, use
+        :meth:`Batch.release_claim <pdmc.storage.Batch.release_claim>` instead.
+        """
+        ...
+
     # -- batches and lifecycle ---------------------------------------------------
 
     def commit_batch(self, batch: Batch) -> None:
         """Store everything in ``batch`` in one transaction: all of it, or none of it.
+
+        Links, checkpoints, retry rows, outcomes and events are written first, then
+        the memberships (stamped with the commit time) and the end of the pass, then
+        the claims are released.
 
         Raises:
             FlowNotFoundError: the batch's flow does not exist.

@@ -1,4 +1,4 @@
-"""What a state store holds, as frozen records: flows, links, runs, outcomes, retries, leases.
+"""What a state store holds, as frozen records: flows, links, runs, retries, leases, claims.
 
 Fields documented as "set by the store" are ignored when a record is written and
 filled in when it is read back. Every record checks its own fields on construction
@@ -18,6 +18,7 @@ from pdmc.errors import ConfigurationError
 
 __all__ = [
     "FLOW_STATUSES",
+    "Claim",
     "FlowRecord",
     "FlowStatus",
     "Lease",
@@ -53,7 +54,7 @@ _Validator: TypeAlias = Callable[[object, "Attribute[Any]", object], None]
 
 def _label(instance: object) -> str:
     """Name a record in an error message by its class and its identifying field."""
-    for name in ("flow_id", "email", "row_key", "holder", "action"):
+    for name in ("flow_id", "email", "row_key", "key", "holder", "action"):
         value = getattr(instance, name, None)
         if isinstance(value, str) and value:
             return f"{type(instance).__name__} {value!r}"
@@ -102,6 +103,11 @@ def _time(instance: object, attribute: Attribute[Any], value: object) -> None:
 def _optional_time(instance: object, attribute: Attribute[Any], value: object) -> None:
     if value is not None:
         _time(instance, attribute, value)
+
+
+def _flag(instance: object, attribute: Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise _refuse(instance, attribute, f"must be a bool, got {value!r}")
 
 
 def _mapping(instance: object, attribute: Attribute[Any], value: object) -> None:
@@ -173,7 +179,11 @@ class Link:
     (:func:`normalise_email`).
 
     The fingerprints are what pdmc last wrote to each side, so a later run can tell
-    a real change from its own echo. ``None`` in a link given to
+    a real change from its own echo. ``member_status`` is the member's last known
+    Mailchimp status (``"subscribed"``, ``"unsubscribed"``, ``"cleaned"``,
+    ``"pending"``, ``"transactional"``, ``"archived"``, or pdmc's own ``"forgotten"``
+    for an address Mailchimp deleted for good); the store keeps any non-empty text, so
+    a status Mailchimp adds later is kept too. ``None`` in a link given to
     :meth:`~pdmc.storage.Batch.upsert_link` means "keep what is stored".
     ``created_at`` and ``updated_at`` are set by the store.
     """
@@ -183,6 +193,7 @@ class Link:
     email: str = field(converter=_email, validator=_text)
     person_id: int | None = field(default=None, validator=_optional_id)
     member_id: str | None = field(default=None, validator=_optional_key)
+    member_status: str | None = field(default=None, validator=_optional_key)
     pipedrive_fingerprint: str | None = field(default=None, validator=_optional_text)
     mailchimp_fingerprint: str | None = field(default=None, validator=_optional_text)
     created_at: datetime | None = field(default=None, validator=_optional_time)
@@ -269,3 +280,25 @@ class Lease:
     token: int = field(validator=_positive_int)
     acquired_at: datetime = field(validator=_time)
     expires_at: datetime = field(validator=_time)
+
+
+@frozen(kw_only=True)
+class Claim:
+    """A named, expiring, exclusive claim, such as "I am creating the person for this address".
+
+    Taken with :meth:`~pdmc.storage.StateStore.claim` and given up with
+    :meth:`~pdmc.storage.StateStore.release_claim` (or
+    :meth:`~pdmc.storage.Batch.release_claim`, with the batch that records the work
+    it guarded). ``token`` is random and new each time the claim changes hands (an
+    extension by the same holder keeps it), so a stale copy can never release a
+    later claim. ``taken_over`` is ``True`` when taking it replaced the expired,
+    never released claim of another holder: that holder may have crashed half-way,
+    so look before doing the guarded work again.
+    """
+
+    key: str = field(validator=_text)
+    holder: str = field(validator=_text)
+    token: str = field(validator=_text)
+    acquired_at: datetime = field(validator=_time)
+    expires_at: datetime = field(validator=_time)
+    taken_over: bool = field(default=False, validator=_flag)

@@ -107,4 +107,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             expires_at {time} NOT NULL
         )""",
     ),
+    # Version 2: each link's last known member status; per-flow memberships (which
+    # contacts a flow syncs, and whether they match its trigger); claims.
+    (
+        "ALTER TABLE pdmc_links ADD COLUMN member_status TEXT",
+        # The primary key serves both lookups by key and the end of a pass (a range
+        # scan of one flow): an index on seen_at would slow every tracked contact's
+        # write to speed up one statement per pass.
+        """CREATE TABLE pdmc_memberships (
+            flow_id TEXT NOT NULL REFERENCES pdmc_flows (flow_id) ON DELETE CASCADE,
+            contact_key TEXT NOT NULL,
+            matching BOOLEAN NOT NULL,
+            seen_at {time} NOT NULL,
+            PRIMARY KEY (flow_id, contact_key)
+        )""",
+        """CREATE TABLE pdmc_claims (
+            claim_key TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            token TEXT NOT NULL,
+            acquired_at {time} NOT NULL,
+            expires_at {time} NOT NULL
+        )""",
+    ),
 )

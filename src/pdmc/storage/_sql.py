@@ -1,8 +1,9 @@
 """The SQL both database stores share; SQLiteStore and PostgresStore supply the connection.
 
 Statements are written with ``?`` placeholders; a session converts them to its
-driver's style. Lookups go through indexes in chunks of at most ``_CHUNK`` keys, and
-listings page by key, so no operation reads a whole table into memory.
+driver's style. Lookups go through indexes in chunks of at most ``_CHUNK`` keys (the
+membership lookup, ``_TRACKED_CHUNK``), and listings page by key, so no operation
+reads a whole table into memory.
 """
 
 # Statements are built from constant column lists, placeholder counts and fixed lock
@@ -27,6 +28,7 @@ from pdmc.storage._base import (
     email_keys,
     finished_already,
     member_keys,
+    membership_keys,
     no_run,
     person_keys,
 )
@@ -42,24 +44,35 @@ from pdmc.storage._leases import (
     lost_lease,
 )
 from pdmc.storage._links import LinkIndex
-from pdmc.storage._records import FlowRecord, FlowStatus, Lease, Link, Outcome, RetryRow, Run
+from pdmc.storage._records import (
+    Claim,
+    FlowRecord,
+    FlowStatus,
+    Lease,
+    Link,
+    Outcome,
+    RetryRow,
+    Run,
+)
 from pdmc.storage._schema import MIGRATIONS
 
 __all__ = ["Session", "SQLStore"]
 
 _CHUNK = 500
+_TRACKED_CHUNK = 1000  # the engine asks for up to this many memberships at once
 
 _FLOW_COLUMNS = (
     "flow_id, name, definition, definition_version, status, status_reason, created_at, "
     "updated_at, activated_at, next_run_at, last_run_at"
 )
 _LINK_COLUMNS = (
-    "account_pair, audience_id, email, person_id, member_id, pipedrive_fingerprint, "
-    "mailchimp_fingerprint, created_at, updated_at"
+    "account_pair, audience_id, email, person_id, member_id, member_status, "
+    "pipedrive_fingerprint, mailchimp_fingerprint, created_at, updated_at"
 )
 _RUN_COLUMNS = "run_id, flow_id, status, started_at, finished_at, counts, error"
 _RETRY_COLUMNS = "flow_id, row_key, payload, error, attempts, first_failed_at, next_attempt_at"
 _LEASE_COLUMNS = "holder, token, acquired_at, expires_at"
+_CLAIM_COLUMNS = "claim_key, holder, token, acquired_at, expires_at"
 
 _PUT_FLOW = (
     f"INSERT INTO pdmc_flows ({_FLOW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -87,6 +100,18 @@ _INSERT_EVENT = (
     "INSERT INTO pdmc_events (source, event_id, processed_at) VALUES (?, ?, ?) "
     "ON CONFLICT (source, event_id) DO NOTHING"
 )
+_PUT_MEMBERSHIP = (
+    "INSERT INTO pdmc_memberships (flow_id, contact_key, matching, seen_at) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT (flow_id, contact_key) DO UPDATE SET "
+    "matching = excluded.matching, seen_at = excluded.seen_at"
+)
+_PUT_CLAIM = (
+    f"INSERT INTO pdmc_claims ({_CLAIM_COLUMNS}) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (claim_key) DO UPDATE SET holder = excluded.holder, "
+    "token = excluded.token, acquired_at = excluded.acquired_at, "
+    "expires_at = excluded.expires_at"
+)
+_DELETE_CLAIM = "DELETE FROM pdmc_claims WHERE claim_key = ? AND holder = ? AND token = ?"
 
 
 class Session(ABC):
@@ -111,9 +136,9 @@ class Session(ABC):
             self.run_many(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
 
 
-def _chunks(keys: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(keys), _CHUNK):
-        yield keys[start : start + _CHUNK]
+def _chunks(keys: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
 
 
 def _marks(count: int) -> str:
@@ -149,11 +174,14 @@ class SQLStore(StoreBase[Session], ABC):
     def _lock_link_scopes(self, session: Session, scopes: Sequence[tuple[str, str]]) -> None:
         """Serialise link writers of the same audiences (not needed where writes are serial)."""
 
+    def _lock_claim(self, session: Session, key: str) -> None:
+        """Serialise the takers of one claim (not needed where writes are serial)."""
+
     def _prepare_schema(self, session: Session) -> None:
         """Get ready to read or change the schema version inside the migration transaction."""
 
-    def _links_added(self, session: Session, count: int) -> None:
-        """Learn that the batch being written adds ``count`` links."""
+    def _rows_added(self, session: Session, table: str, count: int) -> None:
+        """Learn that the batch being written adds up to ``count`` rows to ``table``."""
 
     @override
     def _write(self) -> AbstractContextManager[Session]:
@@ -287,10 +315,11 @@ class SQLStore(StoreBase[Session], ABC):
             email=row[2],
             person_id=row[3],
             member_id=row[4],
-            pipedrive_fingerprint=row[5],
-            mailchimp_fingerprint=row[6],
-            created_at=self._decode_time(row[7]),
-            updated_at=self._decode_time(row[8]),
+            member_status=row[5],
+            pipedrive_fingerprint=row[6],
+            mailchimp_fingerprint=row[7],
+            created_at=self._decode_time(row[8]),
+            updated_at=self._decode_time(row[9]),
         )
 
     def _link_rows(
@@ -378,6 +407,7 @@ class SQLStore(StoreBase[Session], ABC):
             link.email,
             link.person_id,
             link.member_id,
+            link.member_status,
             link.pipedrive_fingerprint,
             link.mailchimp_fingerprint,
             self._time(link.created_at),
@@ -447,7 +477,7 @@ class SQLStore(StoreBase[Session], ABC):
                 )
             self._refresh_links(tx, pair, audience, refreshed, now)
             tx.insert_rows("pdmc_links", _LINK_COLUMNS, [self._link_values(link) for link in added])
-            self._links_added(tx, len(added) - len(moved))
+            self._rows_added(tx, "pdmc_links", len(added) - len(moved))
 
     def _refresh_links(
         self,
@@ -457,13 +487,15 @@ class SQLStore(StoreBase[Session], ABC):
         links: Sequence[Link],
         now: datetime,
     ) -> None:
-        """Write the fingerprints of one audience's links whose keys did not change."""
+        """Write the status and fingerprints of one audience's links whose keys did not change."""
         stamp = self._encode_time(now)
         session.run_many(
-            "UPDATE pdmc_links SET pipedrive_fingerprint = ?, mailchimp_fingerprint = ?, "
-            "updated_at = ? WHERE account_pair = ? AND audience_id = ? AND email = ?",
+            "UPDATE pdmc_links SET member_status = ?, pipedrive_fingerprint = ?, "
+            "mailchimp_fingerprint = ?, updated_at = ? "
+            "WHERE account_pair = ? AND audience_id = ? AND email = ?",
             [
                 (
+                    link.member_status,
                     link.pipedrive_fingerprint,
                     link.mailchimp_fingerprint,
                     stamp,
@@ -473,6 +505,50 @@ class SQLStore(StoreBase[Session], ABC):
                 )
                 for link in links
             ],
+        )
+
+    # -- memberships -------------------------------------------------------------
+
+    def tracked(self, flow_id: str, keys: Iterable[str]) -> dict[str, bool]:
+        wanted = membership_keys(keys)
+        found: dict[str, bool] = {}
+        with self._read() as session:
+            for chunk in _chunks(wanted, _TRACKED_CHUNK):
+                rows = session.rows(
+                    "SELECT contact_key, matching FROM pdmc_memberships WHERE flow_id = ? "
+                    f"AND contact_key IN ({_marks(len(chunk))})",
+                    (flow_id, *chunk),
+                )
+                found.update((key, bool(matching)) for key, matching in rows)
+        return found
+
+    @override
+    def _write_memberships(
+        self,
+        tx: Session,
+        flow_id: str,
+        memberships: Mapping[str, bool],
+        pass_started: datetime | None,
+        now: datetime,
+    ) -> None:
+        if memberships:
+            self._put_memberships(tx, flow_id, memberships, now)
+            self._rows_added(tx, "pdmc_memberships", len(memberships))
+        if pass_started is not None:
+            tx.run(
+                "UPDATE pdmc_memberships SET matching = ? "
+                "WHERE flow_id = ? AND matching AND seen_at < ?",
+                (False, flow_id, self._encode_time(pass_started)),
+            )
+
+    def _put_memberships(
+        self, session: Session, flow_id: str, memberships: Mapping[str, bool], now: datetime
+    ) -> None:
+        """Upsert a flow's memberships as seen at ``now``."""
+        stamp = self._encode_time(now)
+        session.run_many(
+            _PUT_MEMBERSHIP,
+            [(flow_id, key, matching, stamp) for key, matching in memberships.items()],
         )
 
     # -- checkpoints -----------------------------------------------------------
@@ -776,3 +852,37 @@ class SQLStore(StoreBase[Session], ABC):
         )
         if not rows or not is_current(lease, rows[0][0], rows[0][1]):
             raise lost_lease(lease)
+
+    # -- claims --------------------------------------------------------------------
+
+    @override
+    def _read_claim(self, tx: Session, key: str) -> Claim | None:
+        self._lock_claim(tx, key)
+        rows = tx.rows(f"SELECT {_CLAIM_COLUMNS} FROM pdmc_claims WHERE claim_key = ?", (key,))
+        if not rows:
+            return None
+        _, holder, token, acquired_at, expires_at = rows[0]
+        return Claim(
+            key=key,
+            holder=holder,
+            token=token,
+            acquired_at=self._decode_time(acquired_at),
+            expires_at=self._decode_time(expires_at),
+        )
+
+    @override
+    def _put_claim(self, tx: Session, claim: Claim) -> None:
+        tx.run(
+            _PUT_CLAIM,
+            (
+                claim.key,
+                claim.holder,
+                claim.token,
+                self._encode_time(claim.acquired_at),
+                self._encode_time(claim.expires_at),
+            ),
+        )
+
+    @override
+    def _release_claims(self, tx: Session, claims: Sequence[Claim]) -> None:
+        tx.run_many(_DELETE_CLAIM, [(claim.key, claim.holder, claim.token) for claim in claims])

@@ -2,7 +2,8 @@
 
 :class:`StateStoreContract` holds pdmc's conformance tests for the
 :class:`~pdmc.storage.StateStore` protocol: every operation, the atomicity of a
-batch, leases (including threads racing for one) and processed-event dedup. pdmc
+batch, memberships and the end of a pass, leases and claims (including threads racing
+for one) and processed-event dedup. pdmc
 runs it against all of its own stores; run it against yours by subclassing it in a
 test module and supplying one fixture, ``open_store``, that returns a function
 opening a new handle on one fresh, empty store built with the given ``clock``::
@@ -34,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from attrs import evolve
 
 from pdmc.errors import (
     ConfigurationError,
@@ -44,7 +46,7 @@ from pdmc.errors import (
 )
 from pdmc.storage._batch import Batch
 from pdmc.storage._protocol import StateStore
-from pdmc.storage._records import FlowRecord, Lease, Link, Outcome
+from pdmc.storage._records import Claim, FlowRecord, Lease, Link, Outcome
 
 __all__ = ["ManualClock", "OpenStore", "StateStoreContract"]
 
@@ -54,6 +56,7 @@ OpenStore = Callable[[], StateStore]
 PAIR = "pd-company-1/mc-account-1"
 AUDIENCE = "audience-1"
 MINUTE = timedelta(minutes=1)
+CLAIM_KEY = f"create-person:{PAIR}:ada@example.org"
 
 
 class ManualClock:
@@ -114,8 +117,17 @@ def commit_links(store: StateStore, *links: Link, flow_id: str = "f1") -> None:
     store.commit_batch(batch)
 
 
+def person_key(n: int) -> str:
+    """The membership key of test contact ``n``, as the engine names a person."""
+    return f"person:{n}"
+
+
 def snapshot(store: StateStore, flow_id: str = "f1") -> dict[str, Any]:
-    """Everything the store holds for one flow and the test audience, for comparisons."""
+    """Everything the store holds for one flow and the test audience, for comparisons.
+
+    Memberships are read for test contacts 1 to 9; claims are left out, as reading
+    one means taking it.
+    """
     runs = store.list_runs(flow_id, limit=100)
     return {
         "links": list(store.iter_links(PAIR, AUDIENCE)),
@@ -127,15 +139,21 @@ def snapshot(store: StateStore, flow_id: str = "f1") -> dict[str, Any]:
         "runs": runs,
         "outcomes": {run.run_id: list(store.iter_outcomes(run.run_id)) for run in runs},
         "events": [store.is_event_processed("pipedrive", str(n)) for n in range(3)],
+        "memberships": store.tracked(flow_id, [person_key(n) for n in range(1, 10)]),
     }
 
 
 def full_batch(flow_id: str, run_id: int, *links: Link, lease: Lease | None = None) -> Batch:
-    """A batch with every part: links, a checkpoint, a retry, outcomes and events."""
+    """A batch with links, outcomes and memberships of ``links``, a checkpoint, a retry, an event.
+
+    Add :meth:`~pdmc.storage.Batch.end_pass` and claims to release as a test needs them.
+    """
     batch = Batch(flow_id, run_id=run_id, lease=lease)
     for link in links:
         batch.upsert_link(link)
         batch.record_outcome(Outcome(action="created", email=link.email, person_id=link.person_id))
+        if link.person_id is not None:
+            batch.track(person_key(link.person_id))
     batch.set_checkpoint("persons", {"cursor": "c-2"})
     batch.retry_later(
         "person:99",
@@ -145,6 +163,14 @@ def full_batch(flow_id: str, run_id: int, *links: Link, lease: Lease | None = No
     )
     batch.mark_event("pipedrive", "1")
     return batch
+
+
+def track(store: StateStore, *keys: str, matching: bool = True, flow_id: str = "f1") -> None:
+    """Commit a batch that tracks ``keys`` for ``flow_id``."""
+    batch = Batch(flow_id)
+    for key in keys:
+        batch.track(key, matching=matching)
+    store.commit_batch(batch)
 
 
 def race(count: int, attempt: Callable[[int], object]) -> list[object]:
@@ -323,11 +349,15 @@ class StateStoreContract:
         assert store.get_flow("f1") is None
 
     def test_delete_flow_removes_its_state_but_keeps_links(self, store: StateStore) -> None:
-        """Deleting a flow removes its checkpoints, retries, runs and lease; links stay."""
+        """Deleting a flow removes its checkpoints, retries, runs, memberships and lease.
+
+        Links stay, and so does every other flow's state.
+        """
         save_flow(store)
         save_flow(store, "f2")
         run = store.start_run("f1")
         store.commit_batch(full_batch("f1", run.run_id, make_link(1)))
+        track(store, person_key(1), flow_id="f2")
         store.acquire_lease("f1", "worker-a", MINUTE)
         assert store.delete_flow("f1") is True
         assert store.get_flow("f1") is None
@@ -337,9 +367,13 @@ class StateStoreContract:
         assert store.get_run(run.run_id) is None
         assert list(store.iter_outcomes(run.run_id)) == []
         assert store.get_lease("f1") is None
+        assert store.tracked("f1", [person_key(1)]) == {}
         assert store.count_links(PAIR, AUDIENCE) == 1
         assert store.get_flow("f2") is not None
+        assert store.tracked("f2", [person_key(1)]) == {person_key(1): True}
         assert store.delete_flow("f1") is False
+        save_flow(store)
+        assert store.tracked("f1", [person_key(1)]) == {}
 
     # -- links and fingerprints ------------------------------------------------------
 
@@ -461,6 +495,43 @@ class StateStoreContract:
         link = store.links_for_persons(PAIR, AUDIENCE, [1])[1]
         assert (link.created_at, link.updated_at) == (created, clock.now())
 
+    def test_member_status_is_stored_and_returned_by_every_lookup(self, store: StateStore) -> None:
+        """A link's member status reads back from every lookup and listing."""
+        save_flow(store)
+        commit_links(store, make_link(1, member_status="subscribed"), make_link(2))
+        email = "contact1@example.com"
+        found = [
+            store.links_for_persons(PAIR, AUDIENCE, [1])[1],
+            store.links_for_members(PAIR, AUDIENCE, ["m1"])["m1"],
+            store.links_for_emails(PAIR, AUDIENCE, [email])[email],
+            next(iter(store.iter_links(PAIR, AUDIENCE))),
+        ]
+        assert [link.member_status for link in found] == ["subscribed"] * 4
+        assert store.links_for_persons(PAIR, AUDIENCE, [2])[2].member_status is None
+
+    def test_member_status_follows_the_upsert_rule(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """None keeps the stored status, a new status replaces it, and a moved link keeps it."""
+        save_flow(store)
+        commit_links(store, make_link(1, member_status="subscribed"))
+        created = clock.now()
+        clock.advance(MINUTE)
+        commit_links(store, make_link(1, mailchimp_fingerprint="mc-1"))
+        kept = store.links_for_persons(PAIR, AUDIENCE, [1])[1]
+        assert (kept.member_status, kept.mailchimp_fingerprint) == ("subscribed", "mc-1")
+        clock.advance(MINUTE)
+        commit_links(store, make_link(1, member_status="subscribed"))
+        assert store.links_for_persons(PAIR, AUDIENCE, [1])[1].updated_at == created + MINUTE
+        commit_links(store, make_link(1, member_status="unsubscribed"))
+        changed = store.links_for_persons(PAIR, AUDIENCE, [1])[1]
+        assert (changed.member_status, changed.updated_at) == ("unsubscribed", clock.now())
+        commit_links(store, make_link(1, email="moved@example.com", member_id="m1-new"))
+        moved = store.links_for_emails(PAIR, AUDIENCE, ["moved@example.com"])["moved@example.com"]
+        assert (moved.person_id, moved.member_status) == (1, "unsubscribed")
+        commit_links(store, make_link(1, email="moved@example.com", member_status="forgotten"))
+        assert store.links_for_persons(PAIR, AUDIENCE, [1])[1].member_status == "forgotten"
+
     def test_iter_links_pages_in_email_order_and_count_links(self, store: StateStore) -> None:
         """iter_links walks every link of an audience in code-point order of emails, by pages."""
         save_flow(store)
@@ -531,6 +602,110 @@ class StateStoreContract:
         with pytest.raises(FlowNotFoundError):
             store.commit_batch(batch)
         assert store.count_links(PAIR, AUDIENCE) == 0
+
+    # -- memberships -------------------------------------------------------------------
+
+    def test_tracked_reads_back_memberships_of_the_flow(self, store: StateStore) -> None:
+        """Tracked keys read back with whether they match; others and other flows are absent."""
+        save_flow(store)
+        save_flow(store, "f2")
+        batch = Batch("f1")
+        batch.track("person:1")
+        batch.track("member:ada@example.org", matching=False)
+        store.commit_batch(batch)
+        keys = ["person:1", "member:ada@example.org", "person:2", "person:1"]
+        assert store.tracked("f1", keys) == {"person:1": True, "member:ada@example.org": False}
+        assert store.tracked("f2", keys) == {}
+        assert store.tracked("ghost", keys) == {}
+        assert store.tracked("f1", []) == {}
+
+    def test_tracking_again_takes_the_last_word(self, store: StateStore) -> None:
+        """A key tracked twice in a batch keeps the last value; a later batch replaces it."""
+        save_flow(store)
+        batch = Batch("f1")
+        batch.track("person:1")
+        batch.track("person:1", matching=False)
+        store.commit_batch(batch)
+        assert store.tracked("f1", ["person:1"]) == {"person:1": False}
+        track(store, "person:1")
+        assert store.tracked("f1", ["person:1"]) == {"person:1": True}
+
+    def test_end_pass_marks_what_the_pass_did_not_see_as_not_matching(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """Ending a pass turns off every membership of the flow last seen before it started."""
+        save_flow(store)
+        save_flow(store, "f2")
+        track(store, "old-seen", "old-unseen", "old-off")
+        track(store, "old-off", matching=False)
+        track(store, "old-unseen", flow_id="f2")
+        clock.advance(MINUTE)
+        started = clock.now()
+        track(store, "at-start")  # seen exactly when the pass started: not before it
+        clock.advance(MINUTE)
+        track(store, "during-pass")
+        clock.advance(MINUTE)
+        batch = Batch("f1")
+        batch.track("old-seen")
+        batch.track("new-off", matching=False)
+        batch.end_pass(started)
+        store.commit_batch(batch)
+        keys = ["old-seen", "old-unseen", "old-off", "at-start", "during-pass", "new-off"]
+        assert store.tracked("f1", keys) == {
+            "old-seen": True,
+            "old-unseen": False,
+            "old-off": False,
+            "at-start": True,
+            "during-pass": True,
+            "new-off": False,
+        }
+        assert store.tracked("f2", ["old-unseen"]) == {"old-unseen": True}
+
+    def test_end_pass_spares_the_batch_own_tracks(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """A batch that ends a pass started at its own commit time keeps what it tracks."""
+        save_flow(store)
+        track(store, "seen-before", "tracked-now")
+        clock.advance(MINUTE)
+        batch = Batch("f1")
+        batch.track("tracked-now")
+        batch.track("new")
+        batch.end_pass(clock.now())
+        store.commit_batch(batch)
+        assert store.tracked("f1", ["seen-before", "tracked-now", "new"]) == {
+            "seen-before": False,
+            "tracked-now": True,
+            "new": True,
+        }
+
+    def test_a_pass_can_be_ended_by_a_batch_with_nothing_else(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """end_pass alone in a batch still turns off the memberships the pass did not see."""
+        save_flow(store)
+        track(store, "person:1")
+        clock.advance(MINUTE)
+        batch = Batch("f1")
+        batch.end_pass(clock.now())
+        store.commit_batch(batch)
+        assert store.tracked("f1", ["person:1"]) == {"person:1": False}
+
+    def test_tracked_answers_lookups_of_many_keys_in_full(self, store: StateStore) -> None:
+        """A lookup of more keys than one query takes still finds every membership."""
+        save_flow(store)
+        for first in range(0, 2500, 500):
+            track(store, *(person_key(n) for n in range(first, first + 500)))
+        found = store.tracked("f1", [person_key(n) for n in range(2600)])
+        assert sorted(found) == sorted(person_key(n) for n in range(2500))
+        assert set(found.values()) == {True}
+
+    def test_bad_membership_keys_are_refused(self, store: StateStore) -> None:
+        """A membership key that is not a non-empty str raises ConfigurationError."""
+        with pytest.raises(ConfigurationError, match="membership key"):
+            store.tracked("f1", [""])
+        with pytest.raises(ConfigurationError, match="membership key"):
+            store.tracked("f1", [42])  # type: ignore[list-item]
 
     # -- processed events ------------------------------------------------------------
 
@@ -811,6 +986,190 @@ class StateStoreContract:
         with pytest.raises(ConfigurationError, match="holder"):
             store.acquire_lease("f1", "", MINUTE)
 
+    # -- claims --------------------------------------------------------------------------
+
+    def test_claim_is_exclusive_until_it_expires(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """A live claim refuses other holders; once expired it is taken over with a new token."""
+        first = store.claim(CLAIM_KEY, "worker-a", 5 * MINUTE)
+        assert first is not None
+        assert (first.key, first.holder, first.taken_over) == (CLAIM_KEY, "worker-a", False)
+        assert (first.acquired_at, first.expires_at) == (clock.now(), clock.now() + 5 * MINUTE)
+        clock.advance(4 * MINUTE)
+        assert store.claim(CLAIM_KEY, "worker-b", MINUTE) is None
+        clock.advance(MINUTE)
+        second = store.claim(CLAIM_KEY, "worker-b", MINUTE)
+        assert second is not None
+        assert (second.holder, second.taken_over, second.acquired_at) == (
+            "worker-b",
+            True,
+            clock.now(),
+        )
+        assert second.token != first.token
+        assert store.claim(CLAIM_KEY, "worker-a", MINUTE) is None
+
+    def test_a_long_expired_claim_is_still_taken_over(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """A claim left by a crashed holder long ago is still reported as taken over."""
+        store.claim(CLAIM_KEY, "crashed-worker", MINUTE)
+        clock.advance(timedelta(days=30))
+        store.claim("create-person:other", "worker-a", MINUTE)
+        taken = store.claim(CLAIM_KEY, "worker-b", MINUTE)
+        assert taken is not None
+        assert taken.taken_over is True
+
+    def test_holder_claiming_again_extends_its_claim(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """The holder of a live claim claiming again keeps token and start, with a later expiry."""
+        first = store.claim(CLAIM_KEY, "worker-a", MINUTE)
+        clock.advance(MINUTE / 2)
+        again = store.claim(CLAIM_KEY, "worker-a", MINUTE)
+        assert first is not None
+        assert again is not None
+        assert (again.token, again.acquired_at) == (first.token, first.acquired_at)
+        assert (again.expires_at, again.taken_over) == (clock.now() + MINUTE, False)
+        clock.advance(MINUTE / 2)
+        assert store.claim(CLAIM_KEY, "worker-b", MINUTE) is None
+
+    def test_holder_retaking_its_own_expired_claim_takes_over_nothing(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """A holder taking its own expired claim again gets a new token, not taken over."""
+        first = store.claim(CLAIM_KEY, "worker-a", MINUTE)
+        clock.advance(2 * MINUTE)
+        again = store.claim(CLAIM_KEY, "worker-a", MINUTE)
+        assert first is not None
+        assert again is not None
+        assert again.taken_over is False
+        assert again.token != first.token
+
+    def test_released_claim_is_free_at_once_and_not_taken_over(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """A released claim, even an expired one, is free: the next holder takes over nothing."""
+        for wait in (timedelta(0), 2 * MINUTE):
+            claim = store.claim(CLAIM_KEY, "worker-a", MINUTE)
+            assert claim is not None
+            clock.advance(wait)
+            store.release_claim(claim)
+            store.release_claim(claim)
+            taken = store.claim(CLAIM_KEY, "worker-b", MINUTE)
+            assert taken is not None
+            assert taken.taken_over is False
+            store.release_claim(taken)
+
+    def test_stale_release_leaves_the_new_holder_alone(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """Releasing a claim that was taken over, or a copy of an old token, changes nothing."""
+        stale = store.claim(CLAIM_KEY, "worker-a", MINUTE)
+        clock.advance(2 * MINUTE)
+        current = store.claim(CLAIM_KEY, "worker-b", MINUTE)
+        assert stale is not None
+        assert current is not None
+        store.release_claim(stale)
+        store.release_claim(evolve(current, holder="worker-a"))
+        store.release_claim(evolve(current, token=stale.token))
+        assert store.claim(CLAIM_KEY, "worker-c", MINUTE) is None
+
+    def test_claims_need_no_flow_and_are_independent(self, store: StateStore) -> None:
+        """Claims are taken without any flow, and each key is a claim of its own."""
+        one = store.claim("create-person:pair:a@example.org", "worker-a", MINUTE)
+        two = store.claim("create-person:pair:b@example.org", "worker-b", MINUTE)
+        assert one is not None
+        assert two is not None
+        assert store.claim("create-person:pair:a@example.org", "worker-b", MINUTE) is None
+
+    def test_batch_releases_its_claim_with_the_commit(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """A claim released by a batch is free once the batch commits, with its link stored."""
+        save_flow(store)
+        claim = store.claim(CLAIM_KEY, "worker-a", MINUTE)
+        assert claim is not None
+        batch = Batch("f1")
+        batch.upsert_link(make_link(1, email="ada@example.org"))
+        batch.release_claim(claim)
+        batch.release_claim(claim)
+        assert store.claim(CLAIM_KEY, "worker-b", MINUTE) is None
+        store.commit_batch(batch)
+        assert store.links_for_persons(PAIR, AUDIENCE, [1])[1].email == "ada@example.org"
+        taken = store.claim(CLAIM_KEY, "worker-b", MINUTE)
+        assert taken is not None
+        assert taken.taken_over is False
+        clock.advance(2 * MINUTE)
+        current = store.claim(CLAIM_KEY, "worker-c", MINUTE)
+        stale_batch = Batch("f1")
+        stale_batch.release_claim(taken)
+        store.commit_batch(stale_batch)
+        assert current is not None
+        assert store.claim(CLAIM_KEY, "worker-d", MINUTE) is None
+
+    def test_refused_batch_keeps_its_claim_and_memberships(
+        self, store: StateStore, clock: ManualClock
+    ) -> None:
+        """A batch refused whole leaves its claim held and its memberships as they were."""
+        save_flow(store)
+        run = store.start_run("f1")
+        commit_links(store, make_link(1), make_link(2))
+        track(store, person_key(2))
+        claim = store.claim(CLAIM_KEY, "worker-a", 5 * MINUTE)
+        assert claim is not None
+        clock.advance(MINUTE)
+        before = snapshot(store)
+        batch = full_batch("f1", run.run_id, make_link(3))
+        batch.end_pass(clock.now())
+        batch.release_claim(claim)
+        batch.upsert_link(make_link(1, email="contact2@example.com"))
+        with pytest.raises(LinkConflictError):
+            store.commit_batch(batch)
+        assert snapshot(store) == before
+        assert before["memberships"] == {person_key(2): True}
+        assert store.claim(CLAIM_KEY, "worker-b", MINUTE) is None
+
+    def test_threads_racing_for_a_claim_get_exactly_one(self, handles: OpenStore) -> None:
+        """Of several workers taking a free claim at once, exactly one gets it."""
+        stores = [handles() for _ in range(6)]
+        results = race(6, lambda i: stores[i].claim(CLAIM_KEY, f"worker-{i}", MINUTE))
+        winners = [result for result in results if isinstance(result, Claim)]
+        assert len(winners) == 1
+        assert results.count(None) == 5
+        assert winners[0].taken_over is False
+        again = stores[-1].claim(CLAIM_KEY, winners[0].holder, MINUTE)
+        assert again is not None
+        assert again.token == winners[0].token
+
+    def test_threads_racing_for_an_expired_claim_get_one_takeover(
+        self, handles: OpenStore, clock: ManualClock
+    ) -> None:
+        """Of several workers taking over an expired claim at once, exactly one gets it."""
+        stores = [handles() for _ in range(6)]
+        crashed = stores[0].claim(CLAIM_KEY, "crashed-worker", MINUTE)
+        assert crashed is not None
+        clock.advance(2 * MINUTE)
+        results = race(6, lambda i: stores[i].claim(CLAIM_KEY, f"worker-{i}", MINUTE))
+        winners = [result for result in results if isinstance(result, Claim)]
+        assert len(winners) == 1
+        assert results.count(None) == 5
+        assert winners[0].taken_over is True
+
+    def test_bad_claim_arguments_are_refused(self, store: StateStore) -> None:
+        """A bad key, holder or ttl, or a release of something not a claim, is refused."""
+        with pytest.raises(ConfigurationError, match="claim's key"):
+            store.claim("", "worker-a", MINUTE)
+        with pytest.raises(ConfigurationError, match="claim's holder"):
+            store.claim(CLAIM_KEY, " ", MINUTE)
+        with pytest.raises(ConfigurationError, match="claim's ttl"):
+            store.claim(CLAIM_KEY, "worker-a", timedelta(0))
+        with pytest.raises(ConfigurationError, match="claim's ttl"):
+            store.claim(CLAIM_KEY, "worker-a", 60)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="release_claim takes a Claim"):
+            store.release_claim(CLAIM_KEY)  # type: ignore[arg-type]
+        assert store.claim(CLAIM_KEY, "worker-a", MINUTE) is not None
+
     # -- handles ---------------------------------------------------------------------------
 
     def test_second_handle_sees_committed_state(self, handles: OpenStore) -> None:
@@ -827,3 +1186,7 @@ class StateStoreContract:
         store.close()
         with pytest.raises(StoreError):
             store.get_flow("f1")
+        with pytest.raises(StoreError):
+            store.tracked("f1", [person_key(1)])
+        with pytest.raises(StoreError):
+            store.claim(CLAIM_KEY, "worker-a", MINUTE)
