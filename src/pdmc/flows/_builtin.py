@@ -16,12 +16,12 @@ event triggers also poll, so a missed webhook is made up for on the next run.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from pdmc.clients.mailchimp import MailchimpClient, Member
 from pdmc.clients.pipedrive import Person, PipedriveClient
-from pdmc.errors import NotFoundError
+from pdmc.errors import BadRequestError, NotFoundError
 from pdmc.flows._trigger import (
     Candidates,
     EventContext,
@@ -105,23 +105,33 @@ class PipedriveFiltersTrigger(Trigger):
                     else:
                         position["resume"] = dict(page.resume)
                     yield Candidates(persons=page.items, checkpoint=position)
-            except NotFoundError:
-                continue  # a deleted filter; check_sources deactivates when all are gone
+            except (NotFoundError, BadRequestError):
+                # A deleted filter (Pipedrive may answer 400 for its id); check_sources
+                # deactivates the flow when all are gone. Any other refusal is raised.
+                if _filter_exists(context.pipedrive, self.filter_ids[index]):
+                    raise
         yield Candidates(checkpoint={"phase": "incremental", "since": started}, end_of_pass=True)
 
     def _incremental_pass(self, context: ScanContext) -> Iterator[Candidates]:
         since = _since(context.checkpoint, context.activated_at)
+        # Each changed person is handed over once per pass, however many listings
+        # hold them (only the changed ones are remembered, so memory stays O(changes)).
+        seen: set[int] = set()
         for filter_id in self.filter_ids:
             try:
                 for page in context.pipedrive.list_persons(
                     filter_id=filter_id, updated_since=since
                 ).pages():
-                    yield Candidates(persons=page.items)
-            except NotFoundError:
-                continue
+                    fresh = tuple(p for p in page.items if p.id not in seen)
+                    seen.update(p.id for p in fresh)
+                    yield Candidates(persons=fresh)
+            except (NotFoundError, BadRequestError):
+                if _filter_exists(context.pipedrive, filter_id):
+                    raise
         # Persons that stopped matching but were synced before keep their updates.
         for page in context.pipedrive.list_persons(updated_since=since).pages():
-            yield Candidates(persons=page.items, only_tracked=True)
+            rest = tuple(p for p in page.items if p.id not in seen)
+            yield Candidates(persons=rest, only_tracked=True)
         yield Candidates(checkpoint={"phase": "incremental", "since": _stamp(context.now)})
 
     def on_pipedrive_event(self, context: EventContext, event: PipedriveEvent) -> Candidates | None:
@@ -140,11 +150,7 @@ class PipedriveFiltersTrigger(Trigger):
         self, pipedrive: PipedriveClient, mailchimp: MailchimpClient, audience_id: str
     ) -> str | None:
         del mailchimp, audience_id
-        for filter_id in self.filter_ids:
-            try:
-                pipedrive.get_filter(filter_id)
-            except NotFoundError:
-                continue
+        if any(_filter_exists(pipedrive, filter_id) for filter_id in self.filter_ids):
             return None
         return f"every chosen Pipedrive filter was deleted ({_ids(self.filter_ids)})"
 
@@ -178,15 +184,15 @@ class DealStageTrigger(Trigger):
         for page in context.pipedrive.list_deals(
             stage_id=self.stage_id, updated_since=since
         ).pages():
-            persons = tuple(
-                deal.person_id
+            moves = {
+                deal.person_id: _move(deal.id, deal.stage_change_time)
                 for deal in page.items
                 if deal.person_id is not None
                 and deal.stage_change_time is not None
                 and (since is None or deal.stage_change_time >= since)
-            )
-            if persons:
-                yield Candidates(person_ids=persons)
+            }
+            if moves:
+                yield Candidates(person_ids=tuple(moves), occurrences=moves)
         yield Candidates(checkpoint={"since": _stamp(context.now)})
 
     def on_pipedrive_event(self, context: EventContext, event: PipedriveEvent) -> Candidates | None:
@@ -202,7 +208,10 @@ class DealStageTrigger(Trigger):
         )
         person_id = event.data.get("person_id")
         if now_in and moved and isinstance(person_id, int):
-            return Candidates(person_ids=(person_id,))
+            changed = event.data.get("stage_change_time")
+            when = datetime.fromisoformat(changed) if isinstance(changed, str) else None
+            moves = {} if when is None else {person_id: _move(event.entity_id, when)}
+            return Candidates(person_ids=(person_id,), occurrences=moves)
         return None
 
     def webhooks(self) -> WebhookNeeds:
@@ -302,20 +311,24 @@ class NewMailchimpContactTrigger(Trigger):
             since = context.activated_at
         listing = context.mailchimp.list_members(context.audience_id, since_timestamp_opt=since)
         for page in listing.pages():
-            yield Candidates(members=page.items)
+            yield Candidates(
+                members=page.items, occurrences={m.email_address: _joined(m) for m in page.items}
+            )
         yield Candidates(checkpoint={"since": _stamp(context.now)})
 
     def on_mailchimp_event(self, context: EventContext, event: MailchimpEvent) -> Candidates | None:
         del context
         if event.type != "subscribe" or not event.email:
             return None
-        return Candidates(emails=(event.email,))
+        return Candidates(emails=(event.email,), occurrences={event.email: _joined(event.email)})
 
     def admits(self, contact: Person | Member, context: EventContext) -> str | None:
         if not isinstance(contact, Member) or context.activated_at is None:
             return None
-        joined = contact.timestamp_opt or contact.timestamp_signup
-        if joined is not None and joined < context.activated_at:
+        # The earliest stamp counts: a member who was there before and opts in again
+        # (a re-subscribe moves timestamp_opt, never timestamp_signup) is not new.
+        stamps = [t for t in (contact.timestamp_signup, contact.timestamp_opt) if t is not None]
+        if stamps and min(stamps) < context.activated_at:
             return "the member joined the audience before the flow was activated"
         return None
 
@@ -324,6 +337,25 @@ class NewMailchimpContactTrigger(Trigger):
 
     def describe(self) -> str:
         return "new contact in the Mailchimp audience"
+
+
+def _filter_exists(pipedrive: PipedriveClient, filter_id: int) -> bool:
+    try:
+        pipedrive.get_filter(filter_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _move(deal_id: int, when: datetime) -> str:
+    """One move of a deal into the stage: the deal and its ``stage_change_time``."""
+    return f"deal {deal_id} moved at {when.astimezone(UTC).isoformat()}"
+
+
+def _joined(member: Member | str) -> str:
+    """A member's arrival in the audience: each address is new once."""
+    email = member if isinstance(member, str) else member.email_address
+    return f"joined {email.strip().lower()}"
 
 
 def _ids(ids: tuple[int, ...]) -> str:

@@ -45,8 +45,8 @@ from pdmc.flows._flow import DEFINITION_VERSION, Flow
 from pdmc.flows._indexing import Index
 from pdmc.flows._report import Action, ContactOutcome, Progress, ProgressCallback, SyncReport
 from pdmc.flows._results import FlowState, Preview, PreviewRow, WebhookResult, WebhookSetup
-from pdmc.flows._sync import BatchSync
-from pdmc.flows._trigger import Candidates, EventContext, ScanContext
+from pdmc.flows._sync import LAST_FULL_PASS, PASS_STARTED, BatchSync, member_key, person_key
+from pdmc.flows._trigger import Candidates, EventContext, ScanContext, TriggerUpdates
 from pdmc.flows._webhook_setup import ensure_webhooks
 from pdmc.flows._webhooks import (
     MailchimpWebhookAuth,
@@ -399,7 +399,10 @@ class SyncEngine:
     def _run(self, record: FlowRecord, *, dry_run: bool) -> SyncReport:
         flow = self._flow(record)
         started = self.now()
-        lease = None if dry_run else self.store.acquire_lease(flow.id, self.holder, self.lease_ttl)
+        # Each run leases as itself (a holder asking again would get its lease extended),
+        # so two threads sharing one engine never run the same flow at once either.
+        holder = f"{self.holder}/{uuid.uuid4().hex[:8]}"
+        lease = None if dry_run else self.store.acquire_lease(flow.id, holder, self.lease_ttl)
         pd_before, mc_before = self.pipedrive.usage, self.mailchimp.usage
         run = None if dry_run else self.store.start_run(flow.id)
         tally = _Tally.new()
@@ -469,15 +472,11 @@ class SyncEngine:
         self, flow: Flow, record: FlowRecord, sync: BatchSync, *, dry_run: bool
     ) -> None:
         checkpoints = self.store.get_checkpoints(flow.id)
-        index = Index(self.store, self.pipedrive, self.mailchimp, self.account_pair, self.now)
-        if flow.direction is Direction.PD_TO_MC:
-            index.members(sync.fieldmap, flow, sync.lease, checkpoints, dry_run=dry_run)
-        else:
-            index.persons(sync.fieldmap, flow, sync.lease, checkpoints, dry_run=dry_run)
+        self._learn_other_side(flow, sync, checkpoints, dry_run=dry_run)
         done = self._retry_due(flow, sync)
         if not flow.trigger.is_scheduled:
             return
-        last_full = checkpoints.get("last_full_pass")
+        last_full = checkpoints.get(LAST_FULL_PASS)
         full = (
             last_full is None
             or self.now() - datetime.fromisoformat(last_full) >= self.full_rescan_every
@@ -492,13 +491,29 @@ class SyncEngine:
             full_rescan=full
             and (checkpoints.get("scan") or {}).get("phase") not in {"full", "pass"},
         )
-        pass_started = self.now()
+        resumed = checkpoints.get(PASS_STARTED)
+        pass_started = datetime.fromisoformat(resumed) if resumed else self.now()
         for candidates in flow.trigger.scan(context):
             done += sync.sync(candidates, pass_started=pass_started)
             if sync.lease is not None and not dry_run:
                 sync.lease = self.store.renew_lease(sync.lease, self.lease_ttl)
             if self.progress is not None:
                 self.progress(Progress(flow_id=flow.id, done=done))
+
+    def _learn_other_side(
+        self, flow: Flow, sync: BatchSync, checkpoints: Mapping[str, Any], *, dry_run: bool
+    ) -> None:
+        """Bring the store's index of the target side up to date before writing to it.
+
+        Scheduled runs and webhook events both need it: without it, an event could
+        create a Pipedrive person for an address a person got since the last run.
+        """
+        index = Index(self.store, self.pipedrive, self.mailchimp, self.account_pair, self.now)
+        if flow.direction is Direction.PD_TO_MC:
+            index.members(sync.fieldmap, flow, sync.lease, checkpoints, dry_run=dry_run)
+        else:
+            index.persons(sync.fieldmap, flow, sync.lease, checkpoints, dry_run=dry_run)
+        sync.learned = index.learned
 
     def _retry_due(self, flow: Flow, sync: BatchSync) -> int:
         rows = self.store.due_retries(flow.id)
@@ -611,10 +626,22 @@ class SyncEngine:
             now=self.now(),
         )
 
+    def _tracks_any(self, flow: Flow, candidates: Candidates) -> bool:
+        keys = [person_key(p) for p in candidates.person_ids] + [
+            member_key(email) for email in candidates.emails
+        ]
+        tracked = self.store.tracked(flow.id, keys)
+        if flow.trigger.updates is TriggerUpdates.WHILE_MATCHING:
+            return any(tracked.values())
+        return bool(tracked)
+
     def _sync_event(self, flow: Flow, record: FlowRecord, candidates: Candidates) -> int:
         """Sync an event's candidates now, re-reading their current state first."""
+        if candidates.only_tracked and not self._tracks_any(flow, candidates):
+            return 0  # an update of contacts this flow does not sync: no run, no reads
         fieldmap, _ = self._live_field_map(flow)
         run = self.store.start_run(flow.id)
+        pd_before, mc_before = self.pipedrive.usage, self.mailchimp.usage
         tally = _Tally.new()
         sync = BatchSync(
             flow=flow,
@@ -635,9 +662,11 @@ class SyncEngine:
             person_ids=(*candidates.person_ids, *(p.id for p in candidates.persons)),
             emails=(*candidates.emails, *(m.email_address for m in candidates.members)),
             only_tracked=candidates.only_tracked,
+            occurrences=candidates.occurrences,
         )
         failure = None
         try:
+            self._learn_other_side(flow, sync, self.store.get_checkpoints(flow.id), dry_run=False)
             done = sync.sync(refetch)
         except PdmcError as error:
             failure = f"{type(error).__name__}: {error}"
@@ -645,7 +674,12 @@ class SyncEngine:
         self.store.finish_run(
             run.run_id,
             status="failed" if failure else "succeeded",
-            counts=dict(tally.counts),
+            counts={
+                **tally.counts,
+                "api_calls": (self.pipedrive.usage - pd_before).requests
+                + (self.mailchimp.usage - mc_before).requests,
+                "tokens": (self.pipedrive.usage - pd_before).tokens,
+            },
             error=failure,
         )
         return done
@@ -662,7 +696,9 @@ class SyncEngine:
             ConfigurationError: a flow needs webhooks whose credentials are not configured.
         """
         flows = [self._flow(record) for record in self.store.list_flows(status="active")]
-        audiences = {self._flow(record).audience_id for record in self.store.list_flows()}
+        # Every audience of the account, so the webhooks of a deleted flow, or of one
+        # moved to another audience, are found and removed too.
+        audiences = {audience.id for audience in self.mailchimp.list_audiences()}
         return ensure_webhooks(
             public_url,
             flows=flows,

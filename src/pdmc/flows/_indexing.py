@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from pdmc.clients import MailchimpClient, PipedriveClient
 from pdmc.clients.mailchimp import Member
@@ -45,13 +45,18 @@ def _written_since(link: Link, changed: datetime | None) -> bool:
 
 @frozen
 class Index:
-    """Keeps the store's view of the other side current, one page per batch."""
+    """Keeps the store's view of the other side current, one page per batch.
+
+    A dry run stores nothing: what it learns is kept in :attr:`learned` instead (by
+    normalised email), so its plan sees the other side as a real run would.
+    """
 
     store: StateStore
     pipedrive: PipedriveClient
     mailchimp: MailchimpClient
     account_pair: str
     now: Callable[[], datetime]
+    learned: dict[str, Link] = field(factory=dict)
 
     def members(
         self,
@@ -169,6 +174,7 @@ class Index:
         checkpoint: tuple[str, datetime] | None = None,
     ) -> None:
         if dry_run:
+            self.learned.update((link.email, link) for link in links)
             return
         batch = Batch(flow_id=flow.id, lease=lease)
         for link in links:

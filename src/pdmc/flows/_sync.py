@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+import attrs
 from attrs import define, evolve, field, frozen
 
 from pdmc._types import UNSET
@@ -51,7 +53,7 @@ from pdmc.mapping import (
 )
 from pdmc.storage import Batch, Link, Outcome, StateStore, normalise_email
 
-__all__ = ["BLOCKED_STATUSES", "BatchSync", "person_key", "member_key"]
+__all__ = ["BLOCKED_STATUSES", "LAST_FULL_PASS", "BatchSync", "person_key", "member_key"]
 
 logger = logging.getLogger("pdmc.sync")
 
@@ -62,6 +64,8 @@ _EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _RETRY_AFTER: Final = timedelta(minutes=15)
 _CLAIM_TTL: Final = timedelta(minutes=10)
 
+LAST_FULL_PASS: Final = "last_full_pass"  # noqa: S105 - a checkpoint name, no secret
+"""The checkpoint holding when the flow's last complete full pass started."""
 
 _CONFLICT: Final = object()
 """A person whose row must not be written (its address conflicts or could not move)."""
@@ -87,6 +91,10 @@ _REFUSED_STATUS: Final[Mapping[type[MemberError], str]] = {
     ComplianceStateError: "unsubscribed",
     ForgottenEmailError: "forgotten",
 }
+
+
+PASS_STARTED: Final = "pass_started"
+"""The checkpoint holding when the current scheduled pass began."""
 
 
 def person_key(person_id: int) -> str:
@@ -125,6 +133,7 @@ class BatchSync:
         lease: the flow's lease, carried by every committed batch.
         dry_run: decide, but write nothing.
         emit: receives every outcome.
+        learned: in a dry run, the links its index learned but did not store.
     """
 
     flow: Flow
@@ -140,6 +149,7 @@ class BatchSync:
     dry_run: bool
     emit: Callable[[ContactOutcome], None]
     activated_at: datetime | None = None
+    learned: Mapping[str, Link] = field(factory=dict)
     _context: EventContext | None = field(default=None, init=False)
 
     @property
@@ -173,8 +183,13 @@ class BatchSync:
             seen = self._members_to_persons(members, candidates, batch)
         if candidates.checkpoint is not None:
             batch.set_checkpoint("scan", dict(candidates.checkpoint))
+            if pass_started is not None:
+                # A pass interrupted here resumes with its own start, not the next run's.
+                batch.set_checkpoint(PASS_STARTED, pass_started.isoformat())
         if candidates.end_of_pass and pass_started is not None:
             batch.end_pass(pass_started)
+            batch.set_checkpoint(LAST_FULL_PASS, pass_started.isoformat())
+            batch.set_checkpoint(PASS_STARTED, None)
         self._commit(batch)
         return seen
 
@@ -255,6 +270,36 @@ class BatchSync:
     def _tracked(self, keys: Iterable[str]) -> dict[str, bool]:
         return self.store.tracked(self.flow.id, keys)
 
+    def _links_for_emails(self, emails: Sequence[str]) -> dict[str, Link]:
+        """The stored links of ``emails``, with what a dry run's index learned on top."""
+        links = self.store.links_for_emails(self.account_pair, self.audience, emails)
+        for email in emails:
+            if (learned := self.learned.get(email)) is not None:
+                stored = links.get(email)
+                links[email] = learned if stored is None else _overlaid(stored, learned)
+        return links
+
+    def _synced_before(
+        self, candidates: Candidates, contacts: Iterable[int | str], batch: Batch
+    ) -> set[int | str]:
+        """The contacts whose occurrence the flow synced already; the others' are recorded.
+
+        The record commits with the batch that syncs the contact, so an occurrence seen
+        by webhook and again by the scheduled fallback is synced once.
+        """
+        given = {
+            normalise_email(k) if isinstance(k, str) else k: v
+            for k, v in candidates.occurrences.items()
+        }
+        keys = {c: f"occurrence:{given[c]}" for c in contacts if c in given}
+        if not keys:
+            return set()
+        done = self._tracked(keys.values())
+        for key in keys.values():
+            if key not in done:
+                batch.track(key, matching=False)
+        return {contact for contact, key in keys.items() if key in done}
+
     def _allowed_by_membership(
         self, key: str, candidates: Candidates, tracked: Mapping[str, bool]
     ) -> bool:
@@ -277,11 +322,13 @@ class BatchSync:
         persons = [
             p for p in persons if self._allowed_by_membership(person_key(p.id), candidates, tracked)
         ]
+        synced = self._synced_before(candidates, [p.id for p in persons], batch)
+        persons = [p for p in persons if p.id not in synced]
         emails = [normalise_email(p.primary_email) for p in persons if p.primary_email]
         by_person = self.store.links_for_persons(
             self.account_pair, self.audience, [p.id for p in persons]
         )
-        by_email = self.store.links_for_emails(self.account_pair, self.audience, emails)
+        by_email = self._links_for_emails(emails)
         rows: dict[str, _Row] = {}
         context = self.context()
         for person in persons:
@@ -467,7 +514,11 @@ class BatchSync:
             member_id=member.id,
             member_status=member.status,
         )
-        batch.upsert_link(moved)
+        # Recorded at once, not with the batch: the member has moved already, and a
+        # crash before the batch commits must not leave the link at the old address.
+        recorded = self._new_batch()
+        recorded.upsert_link(moved)
+        self._commit(recorded)
         return moved
 
     def _write_members(self, rows: list[_Row], batch: Batch) -> None:
@@ -568,8 +619,12 @@ class BatchSync:
             for m in members
             if self._allowed_by_membership(member_key(m.email_address), candidates, tracked)
         ]
+        synced = self._synced_before(
+            candidates, [normalise_email(m.email_address) for m in members], batch
+        )
+        members = [m for m in members if normalise_email(m.email_address) not in synced]
         emails = [normalise_email(m.email_address) for m in members]
-        links = self.store.links_for_emails(self.account_pair, self.audience, emails)
+        links = self._links_for_emails(emails)
         context = self.context()
         for member in members:
             email = normalise_email(member.email_address)
@@ -675,8 +730,13 @@ class BatchSync:
                 batch, ContactOutcome(action=Action.CREATED, email=email, member_id=member.id)
             )
             return
+        # Each attempt claims as itself: threads of one worker exclude each other too,
+        # and an attempt that finds an expired claim (its own timed-out one included)
+        # takes it over and looks the address up before creating anything.
         claim = self.store.claim(
-            f"create-person:{self.account_pair}:{email}", self.holder, _CLAIM_TTL
+            f"create-person:{self.account_pair}:{email}",
+            f"{self.holder}/{secrets.token_hex(4)}",
+            _CLAIM_TTL,
         )
         if claim is None:
             self._retry(
@@ -685,6 +745,13 @@ class BatchSync:
                 {"email": email},
                 RuntimeError("another worker is creating this person"),
             )
+            return
+        # Read the link again under the claim: a creator that finished between this
+        # batch's first read and the claim has let the claim go and left its link.
+        fresh = self.store.links_for_emails(self.account_pair, self.audience, [email]).get(email)
+        if fresh is not None and fresh.person_id is not None:
+            self.store.release_claim(claim)
+            self._update_person(member, fresh, batch)
             return
         try:
             person_id = self._existing_person(email) if claim.taken_over else None
@@ -742,6 +809,12 @@ class BatchSync:
         hits = self.pipedrive.search_persons_by_email(email)
         matches = [hit.id for hit in hits if any(normalise_email(e) == email for e in hit.emails)]
         return min(matches) if matches else None
+
+
+def _overlaid(stored: Link, learned: Link) -> Link:
+    """``stored`` with ``learned``'s values, as upserting ``learned`` would leave it."""
+    known = {k: v for k, v in attrs.asdict(learned, recurse=False).items() if v is not None}
+    return attrs.evolve(stored, **known)
 
 
 def _linked(link: Link, person_id: int, email: str, fp_mc: str, fp_pd: str) -> Link:

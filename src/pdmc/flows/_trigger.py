@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
-from attrs import frozen
+from attrs import field, frozen
 
 from pdmc.clients.mailchimp import MailchimpClient, Member
 from pdmc.clients.pipedrive import Person, PipedriveClient
@@ -58,7 +58,10 @@ class Candidates:
     ``only_tracked`` hands contacts that are synced only if the flow already syncs
     them (updates of earlier matches). ``end_of_pass`` marks the last batch of a full
     pass: contacts the pass did not find stop matching (for triggers whose updates
-    last only while matching).
+    last only while matching). ``occurrences`` names, by person id or email, what each
+    contact is synced for (a deal's move into a stage, a sign-up): the flow syncs an
+    occurrence once, so one the webhook delivered and the scheduled fallback finds
+    again is not synced a second time with the contact's later values.
     """
 
     persons: tuple[Person, ...] = ()
@@ -68,6 +71,7 @@ class Candidates:
     checkpoint: Mapping[str, Any] | None = None
     only_tracked: bool = False
     end_of_pass: bool = False
+    occurrences: Mapping[int, str] | Mapping[str, str] = field(factory=dict)
 
     def __len__(self) -> int:
         return len(self.persons) + len(self.person_ids) + len(self.members) + len(self.emails)

@@ -31,8 +31,8 @@ def ensure_webhooks(
 ) -> WebhookSetup:
     """Create the webhooks ``flows`` need under ``public_url``; delete pdmc's others there.
 
-    ``audiences`` are every audience a saved flow uses, active or not, so webhooks of
-    audiences no active flow needs any more are removed too.
+    ``audiences`` are every audience pdmc may have webhooks in (the account's), so
+    webhooks of audiences no active flow needs any more are removed too.
     """
     base = public_url.rstrip("/")
     flows = list(flows)

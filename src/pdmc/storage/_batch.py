@@ -42,7 +42,7 @@ class Batch:
     the claims it releases are stored together, or not at all, so a checkpoint never
     runs ahead of what it vouches for.
 
-    Args:
+    Attributes:
         flow_id: the flow the batch belongs to.
         run_id: the run the outcomes belong to; needed by :meth:`record_outcome`.
         lease: the lease the writer holds; when given, the commit is refused with
