@@ -349,7 +349,8 @@ def _filter_exists(pipedrive: PipedriveClient, filter_id: int) -> bool:
 
 def _move(deal_id: int, when: datetime) -> str:
     """One move of a deal into the stage: the deal and its ``stage_change_time``."""
-    return f"deal {deal_id} moved at {when.astimezone(UTC).isoformat()}"
+    moment = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return f"deal {deal_id} moved at {moment.astimezone(UTC).isoformat()}"
 
 
 def _joined(member: Member | str) -> str:
