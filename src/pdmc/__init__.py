@@ -7,6 +7,8 @@ rest: :mod:`pdmc.clients`, :mod:`pdmc.mapping`, :mod:`pdmc.storage`,
 
 from __future__ import annotations
 
+import logging
+
 from pdmc._secret import Secret
 from pdmc._types import UNSET, UnsetType
 from pdmc.clients import (
@@ -37,6 +39,11 @@ __all__ = [
     "Usage",
     "__version__",
 ]
+
+
+# A library logs and lets the application decide where records go: without this,
+# Python's last-resort handler would print pdmc's warnings to stderr.
+logging.getLogger("pdmc").addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> str:
