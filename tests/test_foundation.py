@@ -27,7 +27,17 @@ def test_all_is_sorted_and_complete() -> None:
 def test_the_public_surface_is_exactly_the_curated_names() -> None:
     """The top-level surface changes only on purpose: this list is the contract."""
     public = {name for name in dir(pdmc) if not name.startswith("_")}
-    layers = {"clients", "errors", "mapping", "storage", "emulator", "flows", "cli", "annotations"}
+    layers = {
+        "clients",
+        "errors",
+        "mapping",
+        "storage",
+        "emulator",
+        "flows",
+        "cli",
+        "annotations",
+        "logging",
+    }
     assert public - layers == set(pdmc.__all__) - {"__version__"}
 
 

@@ -157,7 +157,7 @@ def test_pdmc_prints_nothing_when_the_application_configured_no_logging() -> Non
     import subprocess
     import sys
 
-    done = subprocess.run(  # noqa: S603 - our own interpreter and a fixed program
+    done = subprocess.run(
         [
             sys.executable,
             "-c",
