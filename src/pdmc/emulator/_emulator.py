@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from pdmc.clients import (
@@ -22,6 +23,8 @@ from pdmc.emulator.mailchimp import MailchimpEmulator
 from pdmc.emulator.pipedrive import PipedriveEmulator
 
 __all__ = ["Emulator"]
+
+_MAX_DELIVERY_ROUNDS = 1000
 
 
 class Emulator:
@@ -53,6 +56,7 @@ class Emulator:
         self.pipedrive = PipedriveEmulator(self.clock, plan=pipedrive_plan)
         self.mailchimp = MailchimpEmulator(self.clock)
         self.auto_deliver = auto_deliver
+        self._delivering = threading.local()
         self.transport = EmulatorTransport(
             [self.pipedrive, self.mailchimp],
             self.faults,
@@ -64,7 +68,9 @@ class Emulator:
         return f"Emulator(clock={self.clock!r})"
 
     def _after_request(self) -> None:
-        if self.auto_deliver:
+        # A handler that calls the API while handling a delivery must not deliver the next
+        # one from inside that call: the outer delivery loop sends it when it returns.
+        if self.auto_deliver and not getattr(self._delivering, "active", False):
             self.deliver_webhooks()
 
     def on_webhook(self, handler: WebhookHandler | None) -> None:
@@ -74,7 +80,20 @@ class Emulator:
 
     def deliver_webhooks(self) -> int:
         """Deliver every webhook due now on the clock; return how many were attempted."""
-        return self.pipedrive.deliver_webhooks() + self.mailchimp.deliver_webhooks()
+        self._delivering.active = True
+        try:
+            total = 0
+            for _ in range(_MAX_DELIVERY_ROUNDS):
+                made = self.pipedrive.deliver_webhooks() + self.mailchimp.deliver_webhooks()
+                if not made:
+                    return total
+                total += made  # deliveries that handlers caused are sent in this loop too
+            raise RuntimeError(
+                f"webhook deliveries kept causing new ones for {_MAX_DELIVERY_ROUNDS} rounds: "
+                "the handlers ping-pong"
+            )
+        finally:
+            self._delivering.active = False
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, then deliver what became due; return deliveries made."""

@@ -63,6 +63,8 @@ BLOCKED_STATUSES: Final = frozenset({"unsubscribed", "cleaned", "archived", "for
 _EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _RETRY_AFTER: Final = timedelta(minutes=15)
 _CLAIM_TTL: Final = timedelta(minutes=10)
+_GETS_PER_LIST: Final = 10
+"""A Pipedrive list call costs 10 tokens, a get 1: fewer persons than this are got one by one."""
 
 LAST_FULL_PASS: Final = "last_full_pass"  # noqa: S105 - a checkpoint name, no secret
 """The checkpoint holding when the flow's last complete full pass started."""
@@ -230,11 +232,24 @@ class BatchSync:
         for start in range(0, len(ids), 100):
             chunk = list(dict.fromkeys(ids[start : start + 100]))
             try:
-                found.extend(self.pipedrive.list_persons(ids=chunk))
+                if len(chunk) < _GETS_PER_LIST:
+                    found.extend(self._get_each(chunk))
+                else:
+                    found.extend(self.pipedrive.list_persons(ids=chunk))
             except RetryableError as error:
                 for person_id in chunk:
                     self._retry(batch, person_key(person_id), {"person_id": person_id}, error)
         return [p for p in found if not p.is_deleted]
+
+    def _get_each(self, ids: Sequence[int]) -> list[Person]:
+        """The persons of ``ids`` that exist, one get (1 token) each."""
+        persons = []
+        for person_id in ids:
+            try:
+                persons.append(self.pipedrive.get_person(person_id))
+            except NotFoundError:
+                continue  # deleted since: nothing to sync
+        return persons
 
     def _fetch_members(self, emails: Sequence[str], batch: Batch) -> list[Member]:
         found: list[Member] = []
@@ -425,17 +440,26 @@ class BatchSync:
         """The person's link (moving its member if the address changed), or _CONFLICT."""
         link = by_person.get(person.id)
         other = by_email.get(email)
+        reason = None
         if (
             link is None
             and other is not None
             and other.person_id not in {None, person.id}
             and self._person_exists(other.person_id)
         ):
+            reason = f"the address belongs to person {other.person_id} already"
+        elif link is not None and other is not None and other.email != link.email:
+            # Another link holds the person's new address (a member pdmc knows, perhaps
+            # opted out): writing to it would bypass that member's status, and no link
+            # can hold both, so the person keeps their link and the row is reported.
+            held = f" ({other.member_status})" if other.member_status else ""
+            reason = f"the new address is already another member{held}; {link.email} keeps its link"
+        if reason is not None:
             outcome = ContactOutcome(
                 action=Action.SKIPPED,
                 email=email,
                 person_id=person.id,
-                reason=f"the address belongs to person {other.person_id} already",
+                reason=reason,
                 permanent=True,
             )
             self._report(batch, outcome)
