@@ -228,13 +228,7 @@ class SyncEngine:
                 kept = [p for p in pairs if p.pipedrive not in broken and p.mailchimp not in broken]
                 if len(kept) == len(pairs):
                     raise
-                for pair in pairs:
-                    if pair not in kept:
-                        errors.append(
-                            f"the mapping {pair.pipedrive} -> {pair.mailchimp} no longer works "
-                            f"({'; '.join(broken.get(pair.pipedrive, []) + broken.get(pair.mailchimp, []))}); "
-                            "the other fields keep syncing"
-                        )
+                errors.extend(_broken_pair(pair, broken) for pair in pairs if pair not in kept)
                 pairs = kept
         raise ConfigurationError("the field map could not be repaired")  # pragma: no cover
 
@@ -710,6 +704,14 @@ class SyncEngine:
         )
 
 
+def _broken_pair(pair: FieldPair, broken: Mapping[str, list[str]]) -> str:
+    reasons = "; ".join(broken.get(pair.pipedrive, []) + broken.get(pair.mailchimp, []))
+    return (
+        f"the mapping {pair.pipedrive} -> {pair.mailchimp} no longer works ({reasons}); "
+        "the other fields keep syncing"
+    )
+
+
 def _broken_fields(invalid: InvalidFieldMapError) -> dict[str, list[str]]:
     broken: dict[str, list[str]] = {}
     for problem in invalid.exceptions:
@@ -736,6 +738,6 @@ def _preview_row(contact: Person | Member, fieldmap: FieldMap) -> PreviewRow:
             for v in (contact.merge_fields.get("FNAME"), contact.merge_fields.get("LNAME"))
             if v
         ),
-        values={k: v for k, v in person.values.items()},
+        values=dict(person.values),
         problems=tuple(f"{e.field}: {e.reason}" for e in person.errors),
     )

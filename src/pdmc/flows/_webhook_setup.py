@@ -99,7 +99,7 @@ def _pipedrive(
             changes.deleted.append(f"pipedrive {hook.event_object}.{hook.event_action}")
 
 
-def _mailchimp(
+def _mailchimp(  # noqa: PLR0917 - private, called once with every argument named
     url: str,
     audience: str,
     events: set[str],
