@@ -30,7 +30,7 @@ from pdmc.flows import (
     SyncReport,
 )
 from pdmc.mapping import Direction
-from pdmc.storage import MemoryStore, SQLiteStore, StateStore
+from pdmc.storage import Link, MemoryStore, SQLiteStore, StateStore
 
 __all__ = ["run_demo"]
 
@@ -240,16 +240,7 @@ def _story_email_change(
     story: _Story, emulator: Emulator, engine: SyncEngine, audience: str
 ) -> None:
     story.step("A person's email changes in Pipedrive; the member follows")
-    link = next(
-        (
-            link
-            for link in engine.store.iter_links(engine.account_pair, audience)
-            if link.person_id is not None
-            and link.member_status == "subscribed"
-            and _tracked(engine, "filters", link.person_id)
-        ),
-        None,
-    )
+    link = _subscribed_link(engine, audience)
     if link is None or link.person_id is None:
         story.fail("no synced person of the filter flow to change")
         return
@@ -266,24 +257,25 @@ def _story_email_change(
     )
 
 
-def _tracked(engine: SyncEngine, flow_id: str, person_id: int) -> bool:
-    return bool(engine.store.tracked(flow_id, [f"person:{person_id}"]))
+def _subscribed_link(engine: SyncEngine, audience: str) -> Link | None:
+    """A person the filter flow synced whose member is subscribed: the story's next actor."""
+    return next(
+        (
+            link
+            for link in engine.store.iter_links(engine.account_pair, audience)
+            if link.person_id is not None
+            and link.member_status == "subscribed"
+            and engine.store.tracked("filters", [f"person:{link.person_id}"])
+        ),
+        None,
+    )
 
 
 def _story_unsubscribe(
     story: _Story, emulator: Emulator, engine: SyncEngine, audience: str
 ) -> None:
     story.step("A member unsubscribes; pdmc never subscribes them again")
-    link = next(
-        (
-            link
-            for link in engine.store.iter_links(engine.account_pair, audience)
-            if link.person_id is not None
-            and link.member_status == "subscribed"
-            and _tracked(engine, "filters", link.person_id)
-        ),
-        None,
-    )
+    link = _subscribed_link(engine, audience)
     if link is None or link.person_id is None:
         story.fail("no synced person of the filter flow to unsubscribe")
         return
