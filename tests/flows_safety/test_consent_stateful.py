@@ -350,9 +350,9 @@ class TestConsent(ConsentMachine.TestCase):
 
 @pytest.mark.slow
 class TestConsentHeavy(ConsentMachine.TestCase):
-    """Consent holds through 500 random stories of up to 80 steps each (CI runs it)."""
+    """Consent holds through 300 random stories of up to 60 steps each (CI runs it)."""
 
-    settings = settings(max_examples=500, stateful_step_count=80, **_SETTINGS)
+    settings = settings(max_examples=300, stateful_step_count=60, **_SETTINGS)
 
 
 def test_a_person_given_an_archived_members_address_does_not_resubscribe_it():

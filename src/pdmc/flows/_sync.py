@@ -195,6 +195,28 @@ class BatchSync:
         self._commit(batch)
         return seen
 
+    def _link(
+        self,
+        *,
+        email: str,
+        person_id: int | None = None,
+        member_id: str | None = None,
+        member_status: str | None = None,
+        pipedrive_fingerprint: str | None = None,
+        mailchimp_fingerprint: str | None = None,
+    ) -> Link:
+        """A link of this flow's account pair and audience (``None`` keeps what is stored)."""
+        return Link(
+            account_pair=self.account_pair,
+            audience_id=self.audience,
+            email=email,
+            person_id=person_id,
+            member_id=member_id,
+            member_status=member_status,
+            pipedrive_fingerprint=pipedrive_fingerprint,
+            mailchimp_fingerprint=mailchimp_fingerprint,
+        )
+
     def _new_batch(self) -> Batch:
         return Batch(flow_id=self.flow.id, run_id=self.run_id, lease=self.lease)
 
@@ -509,9 +531,7 @@ class BatchSync:
         try:
             member = self.mailchimp.update_member(self.audience, link.email, new_email=email)
         except NotFoundError:
-            return Link(
-                account_pair=self.account_pair,
-                audience_id=self.audience,
+            return self._link(
                 email=email,
                 person_id=person.id,
             )
@@ -532,9 +552,7 @@ class BatchSync:
         except (RowError, RetryableError) as error:
             self._retry(batch, person_key(person.id), {"person_id": person.id}, error)
             return None
-        moved = Link(
-            account_pair=self.account_pair,
-            audience_id=self.audience,
+        moved = self._link(
             email=email,
             person_id=person.id,
             member_id=member.id,
@@ -589,9 +607,7 @@ class BatchSync:
     def _written(self, batch: Batch, row: _Row, member: Member, action: Action) -> None:
         email = row.upsert.email_address
         batch.upsert_link(
-            Link(
-                account_pair=self.account_pair,
-                audience_id=self.audience,
+            self._link(
                 email=email,
                 person_id=row.person.id,
                 member_id=member.id or subscriber_hash(email),
@@ -623,9 +639,7 @@ class BatchSync:
         self._report(batch, outcome)
         batch.retry_done(person_key(row.person.id))
         batch.upsert_link(
-            Link(
-                account_pair=self.account_pair,
-                audience_id=self.audience,
+            self._link(
                 email=email,
                 person_id=row.person.id,
                 member_status=_REFUSED_STATUS.get(type(refusal)),
@@ -725,9 +739,7 @@ class BatchSync:
             )
             return
         batch.upsert_link(
-            Link(
-                account_pair=self.account_pair,
-                audience_id=self.audience,
+            self._link(
                 email=email,
                 person_id=link.person_id,
                 member_id=member.id,
@@ -806,9 +818,7 @@ class BatchSync:
             )
             return
         batch.upsert_link(
-            Link(
-                account_pair=self.account_pair,
-                audience_id=self.audience,
+            self._link(
                 email=email,
                 person_id=person_id,
                 member_id=member.id,
