@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import enum
 import html
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -16,7 +15,6 @@ from pdmc.clients import Usage
 __all__ = [
     "Action",
     "ContactOutcome",
-    "PlannedWrite",
     "Progress",
     "ProgressCallback",
     "SyncPlan",
@@ -55,10 +53,6 @@ class ContactOutcome:
     field_errors: tuple[str, ...] = ()
 
 
-PlannedWrite = ContactOutcome
-"""In a dry run, each outcome is the write the run would make."""
-
-
 @frozen(kw_only=True)
 class Progress:
     """Where a run is: contacts seen so far and, when known, how many there are."""
@@ -70,11 +64,6 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 """Called after every batch a run writes; draw a progress bar with it."""
-
-
-def _counts(outcomes: Iterable[ContactOutcome]) -> dict[str, int]:
-    counted = Counter(outcome.action.value for outcome in outcomes)
-    return {action.value: counted.get(action.value, 0) for action in Action}
 
 
 @frozen(kw_only=True)
@@ -109,43 +98,6 @@ class SyncReport:
     deactivated: str | None = None
     errors: tuple[str, ...] = ()
     dry_run: bool = False
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        flow_id: str,
-        run_id: int | None,
-        started_at: datetime,
-        finished_at: datetime,
-        outcomes: Iterable[ContactOutcome],
-        pipedrive: Usage,
-        mailchimp: Usage,
-        deactivated: str | None = None,
-        errors: Iterable[str] = (),
-        dry_run: bool = False,
-    ) -> SyncReport:
-        """Build a report from a run's outcomes, keeping only the notable ones."""
-        kept = tuple(outcomes)
-        reasons = Counter(
-            o.reason or o.action.value
-            for o in kept
-            if o.action in {Action.SKIPPED, Action.FAILED, Action.RETRYING}
-        )
-        return cls(
-            flow_id=flow_id,
-            run_id=run_id,
-            started_at=started_at,
-            finished_at=finished_at,
-            counts=_counts(kept),
-            outcomes=tuple(o for o in kept if o.action is not Action.UNCHANGED),
-            skipped_reasons=dict(reasons.most_common()),
-            pipedrive=pipedrive,
-            mailchimp=mailchimp,
-            deactivated=deactivated,
-            errors=tuple(errors),
-            dry_run=dry_run,
-        )
 
     @property
     def duration(self) -> timedelta:
