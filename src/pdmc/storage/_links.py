@@ -4,9 +4,12 @@ An upsert finds the stored link of the same contact by person id, else by member
 id, else by email, all within one account pair and audience. The found link takes
 every field of the new one that is not ``None`` (ids, member status, fingerprints)
 and its email; with none found, the new link is added. An upsert whose keys point at
-two different stored links (a person whose new email another link holds, say) is
-refused with :class:`~pdmc.errors.LinkConflictError`: which link is right is the
-engine's call.
+two different stored links (a person whose new email another person's link holds,
+say) is refused with :class:`~pdmc.errors.LinkConflictError`: which link is right is
+the engine's call. One such case has a single right answer: when the upsert names a
+person, the person's stored link is found, and the other link holds no person (a
+member alone, at the person's new address), the person's link absorbs it and takes
+its member, status and Mailchimp fingerprint where the upsert names none.
 
 :class:`LinkIndex` applies the rule to links held in memory. The memory store keeps
 its links in one index per audience; the SQL stores load the few stored links that a
@@ -38,6 +41,8 @@ class LinkChange:
 
     previous: Link | None
     current: Link
+    absorbed: Link | None = None
+    """A person-less link the upsert folded into ``current`` (see the module's rule)."""
 
 
 class LinkIndex:
@@ -86,22 +91,28 @@ class LinkIndex:
             self._add(current, journal)
             return LinkChange(None, current)
         target = matches[0][1]
+        absorbed: Link | None = None
         for name, other in matches[1:]:
-            if other.email != target.email:
-                raise LinkConflictError(
+            if other.email in {target.email, getattr(absorbed, "email", None)}:
+                continue
+            if absorbed is None and _absorbs(link, target, other):
+                absorbed = other
+                continue
+            raise LinkConflictError(
                     f"the link of {link.email!r} (audience {link.audience_id!r} of "
                     f"{link.account_pair!r}) cannot take {name} {getattr(link, name)!r}: "
                     f"the link of {other.email!r} holds it",
                     email=link.email,
                     field=name,
                 )
+        member_side = target if absorbed is None else absorbed
         merged = (
             link.email,
             _newer(link.person_id, target.person_id),
-            _newer(link.member_id, target.member_id),
-            _newer(link.member_status, target.member_status),
+            _newer(link.member_id, member_side.member_id),
+            _newer(link.member_status, member_side.member_status),
             _newer(link.pipedrive_fingerprint, target.pipedrive_fingerprint),
-            _newer(link.mailchimp_fingerprint, target.mailchimp_fingerprint),
+            _newer(link.mailchimp_fingerprint, member_side.mailchimp_fingerprint),
         )
         if merged == _content(target):
             return None
@@ -118,9 +129,11 @@ class LinkIndex:
             created_at=target.created_at,
             updated_at=now,
         )
+        if absorbed is not None:
+            self._remove(absorbed, journal)
         self._remove(target, journal)
         self._add(current, journal)
-        return LinkChange(target, current)
+        return LinkChange(target, current, absorbed)
 
     def _add(self, link: Link, journal: Journal | None) -> None:
         _set(journal, self.by_email, link.email, link)
@@ -135,6 +148,16 @@ class LinkIndex:
             _delete(journal, self._email_by_person, link.person_id)
         if link.member_id is not None:
             _delete(journal, self._email_by_member, link.member_id)
+
+
+def _absorbs(link: Link, target: Link, other: Link) -> bool:
+    """Whether the upsert of ``link`` folds ``other`` into ``target``, the person's link."""
+    return (
+        link.person_id is not None
+        and target.person_id == link.person_id
+        and other.person_id is None
+        and other.email == link.email
+    )
 
 
 def _set(journal: Journal | None, mapping: dict[_K, _V], key: _K, value: _V) -> None:

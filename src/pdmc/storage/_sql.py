@@ -136,6 +136,31 @@ class Session(ABC):
             self.run_many(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
 
 
+def _apply_in_memory(
+    index: LinkIndex, links: Sequence[Link], now: datetime
+) -> tuple[dict[str, Link | None], list[str]]:
+    """Upsert ``links`` into ``index`` in order; return what the tables must change.
+
+    The first result maps each changed link's email to its stored version (``None``
+    for a link new in this batch); the second lists the emails of stored links that
+    a person's link absorbed, to be deleted.
+    """
+    origins: dict[str, Link | None] = {}
+    absorbed: list[str] = []
+    for link in links:
+        change = index.upsert(link, now, None)
+        if change is None:
+            continue
+        if change.absorbed is not None:
+            stored = origins.pop(change.absorbed.email, change.absorbed)
+            if stored is not None:
+                absorbed.append(stored.email)
+        previous = change.previous
+        origins[change.current.email] = (
+            None if previous is None else origins.pop(previous.email, previous)
+        )
+    return origins, absorbed
+
 def _chunks(keys: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(keys), size):
         yield keys[start : start + size]
@@ -449,15 +474,8 @@ class SQLStore(StoreBase[Session], ABC):
         for (pair, audience), scoped in scopes.items():
             # Apply the batch in memory, in order, then write only its net effect.
             index = LinkIndex(self._links_touched(tx, pair, audience, scoped))
-            origins: dict[str, Link | None] = {}  # each changed link's stored version, by email
-            for link in scoped:
-                change = index.upsert(link, now, None)
-                if change is not None:
-                    previous = change.previous
-                    origins[change.current.email] = (
-                        None if previous is None else origins.pop(previous.email, previous)
-                    )
-            moved: list[str] = []
+            origins, absorbed = _apply_in_memory(index, scoped, now)
+            moved = absorbed
             refreshed: list[Link] = []
             added: list[Link] = []
             for email, origin in origins.items():

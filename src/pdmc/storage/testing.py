@@ -455,6 +455,36 @@ class StateStoreContract:
         assert (info.value.email, info.value.field) == ("contact2@example.com", "email")
         assert snapshot(store) == before
 
+    def test_a_persons_link_absorbs_a_member_alone_at_its_new_address(
+        self, store: StateStore
+    ) -> None:
+        """A person moving to the address of a person-less link takes that link's member."""
+        save_flow(store)
+        member_alone = make_link(
+            9, person_id=None, member_status="subscribed", mailchimp_fingerprint="mc-9"
+        )
+        commit_links(store, make_link(1, pipedrive_fingerprint="pd-1"), make_link(2), member_alone)
+        commit_links(store, make_link(1, email=member_alone.email, member_id=None))
+        assert store.count_links(PAIR, AUDIENCE) == 2
+        assert store.links_for_emails(PAIR, AUDIENCE, ["contact1@example.com"]) == {}
+        moved = store.links_for_persons(PAIR, AUDIENCE, [1])[1]
+        assert (moved.email, moved.member_id, moved.member_status) == (
+            member_alone.email,
+            "m9",
+            "subscribed",
+        )
+        assert (moved.pipedrive_fingerprint, moved.mailchimp_fingerprint) == ("pd-1", "mc-9")
+
+    def test_a_member_alone_at_another_address_is_not_absorbed(self, store: StateStore) -> None:
+        """A person-less link found by member id at another address is still a conflict."""
+        save_flow(store)
+        commit_links(store, make_link(1), make_link(9, person_id=None))
+        before = snapshot(store)
+        with pytest.raises(LinkConflictError) as info:
+            commit_links(store, make_link(1, email="contact5@example.com", member_id="m9"))
+        assert info.value.field == "member_id"
+        assert snapshot(store) == before
+
     def test_links_are_scoped_by_account_pair_and_audience(self, store: StateStore) -> None:
         """The same person may be linked in two audiences and two account pairs independently."""
         save_flow(store)

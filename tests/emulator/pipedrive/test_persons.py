@@ -89,6 +89,22 @@ def test_create_returns_the_marketing_status_and_reads_need_include_fields(
     assert included["marketing_status"] == "subscribed"
 
 
+def test_an_api_name_splits_again_and_an_app_first_name_rebuilds_the_name(
+    http: httpx.Client, rig: Rig
+) -> None:
+    """Writing ``name`` resets first and last name to its split; an app edit rebuilds it."""
+    person_id = _create(http, name="Jane Doe")["id"]
+    rig.pipedrive.update_person(person_id, {"first_name": "Janet"})
+    read = http.get(f"/api/v2/persons/{person_id}").json()["data"]
+    assert (read["name"], read["first_name"], read["last_name"]) == ("Janet Doe", "Janet", "Doe")
+    http.patch(f"/api/v2/persons/{person_id}", json={"name": "Anna Maria Schmidt"})
+    read = http.get(f"/api/v2/persons/{person_id}").json()["data"]
+    assert (read["first_name"], read["last_name"]) == ("Anna", "Maria Schmidt")
+    rig.pipedrive.update_person(person_id, {"last_name": "Berg"})
+    read = http.get(f"/api/v2/persons/{person_id}").json()["data"]
+    assert (read["name"], read["first_name"], read["last_name"]) == ("Anna Berg", "Anna", "Berg")
+
+
 def test_a_person_without_a_valid_email_gets_no_consent(http: httpx.Client) -> None:
     """The requested marketing status is ignored when no email looks valid."""
     created = _create(

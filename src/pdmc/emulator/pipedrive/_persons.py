@@ -178,6 +178,24 @@ class PersonRecord:
         return any(_EMAIL.match(value) for value, _, _ in self.emails)
 
 
+def _keep_names_whole(person: PersonRecord, values: dict[str, Any]) -> None:
+    """Keep ``name`` and the first and last names one story, as the app shows them.
+
+    Runs before ``values`` are applied. A new ``name`` alone (all the API can write)
+    makes the first and last names its split again; a new first or last name alone
+    (an edit in the app) keeps the other part and rebuilds ``name`` from both.
+    """
+    named = "name" in values
+    parted = "first_name" in values or "last_name" in values
+    if named and not parted:
+        values.update(first_name=None, last_name=None)
+    elif parted and not named:
+        first, last = person.names()
+        first = values.setdefault("first_name", first)
+        last = values.setdefault("last_name", last)
+        values["name"] = " ".join(part for part in (first, last) if part)
+
+
 def contact_points(
     raw: Any, where: str, *, labels: Collection[str] | None, allow_strings: bool
 ) -> tuple[Point, ...]:
@@ -469,6 +487,7 @@ class PersonBook:
         return True
 
     def _apply(self, person: PersonRecord, changes: PersonChanges, *, api: bool) -> None:
+        _keep_names_whole(person, changes.values)
         for key, value in changes.values.items():
             setattr(person, key, value)
         if changes.custom:
