@@ -33,6 +33,7 @@ classes cut across the tree and say what a sync runner must do with an error:
     │   ├── ConflictError                      409
     │   ├── UnprocessableEntityError           422
     │   ├── RateLimitError                     429                             [retryable]
+    │   │   └── QuotaExhaustedError            a wait longer than max_wait advised
     │   └── ServerError                        5xx                             [retryable]
     ├── OAuthError                             a token exchange or refresh failed   [flow]
     ├── WebhookAuthError                       a webhook failed authentication
@@ -86,6 +87,7 @@ __all__ = [
     "PaginationError",
     "PdmcError",
     "PermissionDeniedError",
+    "QuotaExhaustedError",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseDecodeError",
@@ -265,6 +267,17 @@ class UnprocessableEntityError(APIError):
 
 class RateLimitError(APIError, RetryableError):
     """429: too many requests; ``retry_after`` holds the service's advice in seconds."""
+
+
+class QuotaExhaustedError(RateLimitError):
+    """429 advising a wait longer than the retry policy's ``max_wait``.
+
+    Pipedrive says so when the company's daily token budget is spent. The client
+    neither waits nor retries (a request before the reset would be refused again),
+    and a request the pacer already knows to be refused is not sent at all;
+    ``retry_after`` holds the seconds until the service takes calls again. The sync
+    engine ends the run there, keeps what it recorded, and runs the flow after the reset.
+    """
 
 
 class ServerError(APIError, RetryableError):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from pdmc.clients import AsyncPipedriveClient, PipedriveClient, RetryPolicy
+from pdmc.errors import QuotaExhaustedError
 from tests.cassettes.build_cassettes import PIPEDRIVE_TOKEN
 from tests.clients._fakes import AsyncRecordingSleep, RecordingSleep, Script, person_body
 
@@ -80,3 +82,32 @@ async def test_the_async_client_paces_through_its_async_sleep() -> None:
         await client.get_person(1)
     assert sleep.waits == [2.0]
     assert client.usage.waited == 2.0
+
+
+def test_a_window_resetting_beyond_max_wait_is_not_waited_for() -> None:
+    """A spent budget resetting in hours raises QuotaExhaustedError and sends nothing."""
+    script, sleep = Script([_answer(0, 7200), _answer(39, 2)]), RecordingSleep()
+    client = PipedriveClient(
+        PIPEDRIVE_TOKEN,
+        transport=script.transport,
+        sleep=sleep,
+        clock=sleep.clock,
+        retry=RetryPolicy(max_wait=60),
+    )
+    client.get_person(1)
+    with pytest.raises(QuotaExhaustedError) as caught:
+        client.get_person(1)
+    assert caught.value.retry_after == 7200.0
+    assert (client.usage.requests, sleep.waits) == (1, [])
+
+
+async def test_the_async_client_does_not_wait_beyond_max_wait_either() -> None:
+    """The async twin raises QuotaExhaustedError for the same spent window, sending nothing."""
+    script, sleep = Script([_answer(0, 7200)]), AsyncRecordingSleep()
+    async with AsyncPipedriveClient(
+        PIPEDRIVE_TOKEN, transport=script.transport, sleep=sleep, clock=sleep.clock
+    ) as client:
+        await client.get_person(1)
+        with pytest.raises(QuotaExhaustedError):
+            await client.get_person(1)
+        assert client.usage.requests == 1

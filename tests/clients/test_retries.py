@@ -16,6 +16,7 @@ from pdmc.errors import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,
+    QuotaExhaustedError,
     RateLimitError,
     RequestTimeoutError,
     ServerError,
@@ -82,11 +83,23 @@ def test_429_waits_until_the_retry_after_http_date() -> None:
     ["3600", format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)],
     ids=["seconds", "http-date"],
 )
-def test_retry_after_is_capped_at_max_wait(advice: str) -> None:
-    """However long Retry-After asks for, one wait never exceeds max_wait."""
+def test_a_retry_after_beyond_max_wait_is_not_waited_for(advice: str) -> None:
+    """A 429 asking for more than max_wait raises QuotaExhaustedError at once, unretried."""
     script, sleep = Script([_throttled(**{"retry-after": advice}), OK]), RecordingSleep()
-    _pipedrive(script, sleep, RetryPolicy(max_wait=30)).get_person(1)
-    assert sleep.waits == [30.0]
+    client = _pipedrive(script, sleep, RetryPolicy(max_wait=30))
+    with pytest.raises(QuotaExhaustedError) as caught:
+        client.get_person(1)
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after > 3000
+    assert sleep.waits == []
+    assert (client.usage.requests, client.usage.retries) == (1, 0)
+
+
+def test_one_wait_never_exceeds_max_wait() -> None:
+    """The policy's computed wait for advice above max_wait is capped (for callers using it)."""
+    error = RateLimitError("slow down", status_code=429, method="GET", url="/x")
+    error.retry_after = 3600.0
+    assert RetryPolicy(max_wait=30).wait_seconds(error, 1) == 30.0
 
 
 def test_429_with_only_the_rate_limit_reset_header() -> None:

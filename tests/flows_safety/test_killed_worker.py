@@ -103,14 +103,6 @@ def _killed_sync(store: Path, phase: int, operation: str, call: int, resume: str
     return sync
 
 
-_MOVED_MEMBER = (
-    "storage: a member moved by a write the worker did not record comes back, on resume, as "
-    "an unlinked member at its new address; the person's link cannot take that address "
-    "(LinkConflictError on every run) because no upsert can fold a person-less link into a "
-    "person's link. Needs a store rule that lets the person's link absorb it."
-)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("phase", "operation", "call", "resume"),
@@ -119,16 +111,7 @@ _MOVED_MEMBER = (
         (1, "addPerson", 1, "new worker"),
         (1, "addPerson", 4, "this process"),
         (1, "updatePerson", 2, "new worker"),
-        pytest.param(
-            2,
-            "patchListsIdMembersId",
-            2,
-            "this process",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=_MOVED_MEMBER,
-            ),
-        ),
+        (2, "patchListsIdMembersId", 2, "this process"),
         (2, "postListsId", 1, "new worker"),
     ],
 )

@@ -30,6 +30,7 @@ from pdmc.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    QuotaExhaustedError,
     RateLimitError,
     ResponseDecodeError,
     ServerError,
@@ -392,6 +393,9 @@ class ClientCore:
             cls = ThrottledError
         else:
             cls = _ERROR_CLASSES.get(status, APIError)
+        advised = advised_wait(response, self.vendor.reset_header)
+        if cls is RateLimitError and advised is not None and advised > self.retry.max_wait:
+            cls = QuotaExhaustedError
         title, detail = self.vendor.describe(body) if isinstance(body, dict) else (None, None)
         summary = ": ".join(part for part in (title, detail) if part) or response.reason_phrase
         ids = [response.headers.get(name) for name in self.vendor.request_id_headers]
@@ -408,8 +412,20 @@ class ClientCore:
             title=title,
             detail=detail,
         )
-        error.retry_after = advised_wait(response, self.vendor.reset_header)
+        error.retry_after = advised
         return self.vendor.refine(error)
+
+    def quota_exhausted(self, request: APIRequest, seconds: float) -> QuotaExhaustedError:
+        """The error for a request the pacer will not send: its window resets too late."""
+        error = QuotaExhaustedError(
+            f"{request.operation.method} {request.path} not sent: the service's rate limit "
+            f"resets in {seconds:.0f} s, beyond the retry policy's max_wait",
+            status_code=429,
+            method=request.operation.method,
+            url=request.path,
+        )
+        error.retry_after = seconds
+        return error
 
 
 def _is_json(response: httpx.Response) -> bool:

@@ -176,7 +176,7 @@ class SyncHTTP:
         return _downloaded(url, response)
 
     def _attempt(self, request: APIRequest, *, retry: bool) -> Any:
-        self._wait_for_pacer()
+        self._wait_for_pacer(request)
         built = self.core.build(request)
         with self._slot():
             try:
@@ -190,9 +190,11 @@ class SyncHTTP:
         self.core.observe(request, response, retry=retry)
         return self.core.decode(request, response)
 
-    def _wait_for_pacer(self) -> None:
+    def _wait_for_pacer(self, request: APIRequest) -> None:
         pacer = self.core.pacer
         while pacer is not None and (delay := pacer.reserve()) > 0:
+            if delay > self.core.retry.max_wait:
+                raise self.core.quota_exhausted(request, delay)
             self.core.usage.record_wait(delay)
             self._sleep(delay)
 
@@ -266,7 +268,7 @@ class AsyncHTTP:
         return _downloaded(url, response)
 
     async def _attempt(self, request: APIRequest, *, retry: bool) -> Any:
-        await self._wait_for_pacer()
+        await self._wait_for_pacer(request)
         built = self.core.build(request)
         async with self._slot():
             try:
@@ -280,9 +282,11 @@ class AsyncHTTP:
         self.core.observe(request, response, retry=retry)
         return self.core.decode(request, response)
 
-    async def _wait_for_pacer(self) -> None:
+    async def _wait_for_pacer(self, request: APIRequest) -> None:
         pacer = self.core.pacer
         while pacer is not None and (delay := pacer.reserve()) > 0:
+            if delay > self.core.retry.max_wait:
+                raise self.core.quota_exhausted(request, delay)
             self.core.usage.record_wait(delay)
             await self._sleep(delay)
 

@@ -18,6 +18,7 @@ from attrs import field, frozen, validators
 
 from pdmc.errors import (
     ConnectError,
+    QuotaExhaustedError,
     RateLimitError,
     RetryableError,
     ThrottledError,
@@ -94,7 +95,7 @@ class RetryPolicy:
 
     def is_retryable(self, error: BaseException, *, idempotent: bool) -> bool:
         """Return whether ``error`` may be retried for a request of this kind."""
-        if not isinstance(error, RetryableError):
+        if not isinstance(error, RetryableError) or isinstance(error, QuotaExhaustedError):
             return False
         if idempotent:
             return True

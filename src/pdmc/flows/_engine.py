@@ -37,7 +37,9 @@ from pdmc.errors import (
     FlowNotFoundError,
     InvalidFieldMapError,
     LeaseHeldError,
+    LinkConflictError,
     PdmcError,
+    QuotaExhaustedError,
     WebhookAuthError,
     WebhookPayloadError,
 )
@@ -49,6 +51,7 @@ from pdmc.flows._sync import LAST_FULL_PASS, PASS_STARTED, BatchSync, member_key
 from pdmc.flows._trigger import Candidates, EventContext, ScanContext, TriggerUpdates
 from pdmc.flows._webhook_setup import ensure_webhooks
 from pdmc.flows._webhooks import (
+    MailchimpEvent,
     MailchimpWebhookAuth,
     PipedriveWebhookAuth,
     parse_mailchimp_event,
@@ -63,11 +66,14 @@ from pdmc.mapping import (
     map_person_to_merge_fields,
 )
 from pdmc.storage import (
+    Batch,
     Clock,
     FlowRecord,
+    Link,
     SQLiteStore,
     StateStore,
     SystemClock,
+    normalise_email,
 )
 
 __all__ = ["SyncEngine"]
@@ -112,6 +118,7 @@ class _Tally:
         mailchimp: Usage,
         deactivated: str | None,
         errors: tuple[str, ...],
+        broken_mappings: tuple[FieldMapRuleError, ...],
         dry_run: bool,
     ) -> SyncReport:
         return SyncReport(
@@ -126,6 +133,7 @@ class _Tally:
             mailchimp=mailchimp,
             deactivated=deactivated,
             errors=errors,
+            broken_mappings=broken_mappings,
             dry_run=dry_run,
         )
 
@@ -215,11 +223,15 @@ class SyncEngine:
         pipedrive, mailchimp = self.field_catalogs(audience_id)
         return FieldMap.default(direction, pipedrive, mailchimp).pairs
 
-    def _live_field_map(self, flow: Flow) -> tuple[FieldMap, tuple[str, ...]]:
-        """The field map for a run: pairs whose fields broke are dropped, loudly."""
+    def _live_field_map(self, flow: Flow) -> tuple[FieldMap, tuple[FieldMapRuleError, ...]]:
+        """The field map for a run: pairs whose fields broke are dropped, loudly.
+
+        Each dropped pair comes back as a :class:`FieldMapRuleError` naming the field
+        that broke (deleted or renamed since the flow was saved) and the reason.
+        """
         pipedrive, mailchimp = self.field_catalogs(flow.audience_id)
         pairs = list(flow.pairs)
-        errors: list[str] = []
+        errors: list[FieldMapRuleError] = []
         for _ in range(len(pairs) + 1):
             try:
                 return FieldMap(flow.direction, pipedrive, mailchimp, pairs), tuple(errors)
@@ -401,7 +413,7 @@ class SyncEngine:
         run = None if dry_run else self.store.start_run(flow.id)
         tally = _Tally.new()
         deactivated: str | None = None
-        errors: tuple[str, ...] = ()
+        broken: tuple[FieldMapRuleError, ...] = ()
         failure: str | None = None
         try:
             deactivated = flow.trigger.check_sources(
@@ -412,7 +424,7 @@ class SyncEngine:
                     self.store.set_flow_status(flow.id, "deactivated", reason=deactivated)
                     self.store.set_flow_schedule(flow.id, next_run_at=None, last_run_at=started)
             else:
-                fieldmap, errors = self._live_field_map(flow)
+                fieldmap, broken = self._live_field_map(flow)
                 sync = BatchSync(
                     flow=flow,
                     fieldmap=fieldmap,
@@ -438,6 +450,10 @@ class SyncEngine:
             logger.warning("flow %s failed: %s", flow.id, failure)
             if dry_run:
                 raise
+            if isinstance(error, QuotaExhaustedError) and error.retry_after:
+                # The service takes calls again after the reset; the flow resumes then.
+                resume = self.now() + timedelta(seconds=error.retry_after)
+                self.store.set_flow_schedule(flow.id, next_run_at=resume, last_run_at=started)
         finally:
             if lease is not None:
                 self.store.release_lease(lease)
@@ -449,7 +465,8 @@ class SyncEngine:
             pipedrive=self.pipedrive.usage - pd_before,
             mailchimp=self.mailchimp.usage - mc_before,
             deactivated=deactivated,
-            errors=(*errors, *((failure,) if failure else ())),
+            errors=(*map(str, broken), *((failure,) if failure else ())),
+            broken_mappings=broken,
             dry_run=dry_run,
         )
         if run is not None:
@@ -458,7 +475,7 @@ class SyncEngine:
                 run.run_id,
                 status="failed" if failure else "succeeded",
                 counts=counts,
-                error=failure,
+                error=failure or _history_note(broken),
             )
         return report
 
@@ -521,7 +538,7 @@ class SyncEngine:
         )
         done = 0
         if person_ids:
-            done += sync.sync(Candidates(person_ids=person_ids))
+            done += sync.sync(Candidates(person_ids=person_ids), retrying=True)
         if emails:
             done += sync.sync(Candidates(emails=emails))
         return done
@@ -592,6 +609,7 @@ class SyncEngine:
         event = parse_mailchimp_event(body)
         if self.store.is_event_processed("mailchimp", event.key):
             return WebhookResult(status=200, duplicate=True)
+        self._follow_new_address(event)
         synced = 0
         for record, flow in self._active(Direction.MC_TO_PD):
             if flow.audience_id != event.list_id:
@@ -604,6 +622,46 @@ class SyncEngine:
 
     def _mark(self, source: str, event_id: str) -> None:
         self.store.mark_event_processed(source, event_id)
+
+    def _follow_new_address(self, event: MailchimpEvent) -> None:
+        """An ``upemail``: the member's link, and the flows' tracking of it, move along.
+
+        A member's id is the hash of its address, so after the change neither the id
+        nor the address would find the member's person again, and the next sync would
+        create a second person instead of giving the person the new address.
+        """
+        if event.type != "upemail" or not event.old_email or not event.email:
+            return
+        old, new = normalise_email(event.old_email), normalise_email(event.email)
+        link = self.store.links_for_emails(self.account_pair, event.list_id, [old]).get(old)
+        if link is None or link.person_id is None or old == new:
+            return
+        moved = Link(
+            account_pair=self.account_pair,
+            audience_id=event.list_id,
+            email=new,
+            person_id=link.person_id,
+            member_id=event.member_id,
+        )
+        flows = [
+            record.flow_id
+            for record, flow in self._active(Direction.MC_TO_PD)
+            if flow.audience_id == event.list_id
+        ]
+        for index, flow_id in enumerate(flows):
+            batch = Batch(flow_id=flow_id, lease=None)
+            if index == 0:
+                batch.upsert_link(moved)
+            matching = self.store.tracked(flow_id, [member_key(old)]).get(member_key(old))
+            if matching is not None:
+                batch.track(member_key(new), matching=matching)
+            try:
+                self.store.commit_batch(batch)
+            except LinkConflictError as error:
+                # Another contact's link holds the new address: which is right is not
+                # pdmc's guess; the flows' next syncs report the conflict.
+                logger.warning("the new address of %s stays unlinked: %s", old, error)
+                return
 
     def _active(self, direction: Direction) -> Iterator[tuple[FlowRecord, Flow]]:
         for record in self.store.list_flows(status="active"):
@@ -633,8 +691,16 @@ class SyncEngine:
         """Sync an event's candidates now, re-reading their current state first."""
         if candidates.only_tracked and not self._tracks_any(flow, candidates):
             return 0  # an update of contacts this flow does not sync: no run, no reads
-        fieldmap, _ = self._live_field_map(flow)
         run = self.store.start_run(flow.id)
+        try:
+            fieldmap, broken = self._live_field_map(flow)
+        except PdmcError as error:
+            # As when the sync itself fails below: the run is recorded as failed and the
+            # scheduled pass syncs the change; the delivery is not answered with a crash.
+            reason = f"{type(error).__name__}: {error}"
+            logger.warning("flow %s could not sync a webhook event: %s", flow.id, reason)
+            self.store.finish_run(run.run_id, status="failed", counts={}, error=reason)
+            return 0
         pd_before, mc_before = self.pipedrive.usage, self.mailchimp.usage
         tally = _Tally.new()
         sync = BatchSync(
@@ -674,7 +740,7 @@ class SyncEngine:
                 + (self.mailchimp.usage - mc_before).requests,
                 "tokens": (self.pipedrive.usage - pd_before).tokens,
             },
-            error=failure,
+            error=failure or _history_note(broken),
         )
         return done
 
@@ -704,12 +770,22 @@ class SyncEngine:
         )
 
 
-def _broken_pair(pair: FieldPair, broken: Mapping[str, list[str]]) -> str:
+def _broken_pair(pair: FieldPair, broken: Mapping[str, list[str]]) -> FieldMapRuleError:
     reasons = "; ".join(broken.get(pair.pipedrive, []) + broken.get(pair.mailchimp, []))
-    return (
-        f"the mapping {pair.pipedrive} -> {pair.mailchimp} no longer works ({reasons}); "
-        "the other fields keep syncing"
+    field = (
+        f"pipedrive:{pair.pipedrive}" if pair.pipedrive in broken else f"mailchimp:{pair.mailchimp}"
     )
+    return FieldMapRuleError(
+        f"the mapping {pair.pipedrive} -> {pair.mailchimp} no longer works ({reasons}); "
+        "the other fields keep syncing",
+        field=field,
+        reason=reasons,
+    )
+
+
+def _history_note(broken: tuple[FieldMapRuleError, ...]) -> str | None:
+    """What a run's history records about mappings it dropped (``None``: none dropped)."""
+    return "; ".join(str(error) for error in broken) or None
 
 
 def _broken_fields(invalid: InvalidFieldMapError) -> dict[str, list[str]]:

@@ -5,8 +5,8 @@ statuses are what keeps an opted-out member from ever being written to). Before 
 Mailchimp to Pipedrive run, which addresses already belong to Pipedrive persons (so
 no person is created twice, and no search runs on the hot path). Both read
 everything on the first run and only what changed since on later ones, and record
-the current values' fingerprints, so a contact that already holds the values a run
-would write is left alone.
+the current values' fingerprints of contacts not yet paired with the other side, so
+a contact that already holds the values a run would write is left alone.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pdmc.clients.mailchimp import Member
 from pdmc.clients.pipedrive import Person
 from pdmc.flows._builtin import OVERLAP
 from pdmc.flows._flow import Flow
+from pdmc.flows._sync import stable_member_id
 from pdmc.mapping import FieldMap, fingerprint_member, fingerprint_person
 from pdmc.storage import Batch, Lease, Link, StateStore, normalise_email
 
@@ -41,6 +42,19 @@ def _written_since(link: Link, changed: datetime | None) -> bool:
     make the next run write again for nothing.
     """
     return changed is not None and link.updated_at is not None and changed <= link.updated_at
+
+
+def _paired(link: Link, *, person_id: int | None = None, member_id: str | None = None) -> bool:
+    """Whether the link already pairs this person (or member) with the other side's contact.
+
+    Its fingerprints then describe the values pdmc last reconciled between the two, and
+    the flow of the other direction compares the contact against them to find what it
+    still has to send; recording what a read finds there instead would hide an edit
+    that flow has not sent yet (in a two-way setup, one side's edit would be lost).
+    """
+    if person_id is not None:
+        return link.person_id == person_id and link.member_id is not None
+    return link.member_id == member_id and link.person_id is not None
 
 
 @frozen
@@ -92,20 +106,23 @@ class Index:
             email = normalise_email(member.email_address)
             link = known.get(email)
             current = fingerprint_member(member, fieldmap)
-            if link is not None and _written_since(link, member.last_changed):
+            if link is not None and (
+                _written_since(link, member.last_changed)
+                or _paired(link, member_id=stable_member_id(member))
+            ):
                 current = link.mailchimp_fingerprint or current
             if link is not None and (
                 link.member_status,
                 link.member_id,
                 link.mailchimp_fingerprint,
-            ) == (member.status, member.id, current):
+            ) == (member.status, stable_member_id(member), current):
                 continue
             links.append(
                 Link(
                     account_pair=self.account_pair,
                     audience_id=flow.audience_id,
                     email=email,
-                    member_id=member.id,
+                    member_id=stable_member_id(member),
                     member_status=member.status,
                     mailchimp_fingerprint=current,
                 )
@@ -144,11 +161,18 @@ class Index:
             existing = by_email.get(email)
             if existing is not None and existing.person_id not in {None, person.id}:
                 continue  # the address belongs to another person already: the first keeps it
-            if (old := by_person.get(person.id)) is not None and old.email != email:
+            if (
+                (old := by_person.get(person.id)) is not None
+                and old.email != email
+                and (existing is None or existing.person_id is not None)
+            ):
                 continue  # an email change: the next sync of this person moves its member
+            # (When a member alone holds the new address, the person's link takes it.)
             current = fingerprint_person(person, fieldmap)
             if existing is not None and existing.person_id == person.id:
-                if _written_since(existing, person.update_time):
+                if _written_since(existing, person.update_time) or _paired(
+                    existing, person_id=person.id
+                ):
                     continue
                 if existing.pipedrive_fingerprint == current:
                     continue

@@ -11,6 +11,7 @@ from typing import Final
 from attrs import field, frozen
 
 from pdmc.clients import Usage
+from pdmc.errors import FieldMapRuleError
 
 __all__ = [
     "Action",
@@ -83,6 +84,9 @@ class SyncReport:
         deactivated: the reason, if the run found the flow's sources gone.
         errors: flow-level problems that did not stop the run (a mapped field that
             disappeared, say), each naming what broke.
+        broken_mappings: the pairs this run left out because a field was deleted or
+            renamed since the flow was saved, each a :class:`~pdmc.errors.FieldMapRuleError`
+            whose ``field`` and ``reason`` name it; the other pairs kept syncing.
         dry_run: whether nothing was written.
     """
 
@@ -97,6 +101,7 @@ class SyncReport:
     mailchimp: Usage = field(factory=Usage)
     deactivated: str | None = None
     errors: tuple[str, ...] = ()
+    broken_mappings: tuple[FieldMapRuleError, ...] = ()
     dry_run: bool = False
 
     @property
@@ -136,6 +141,7 @@ class SyncReport:
             f"<tr><th>API calls</th><td>{self.api_calls}</td></tr>"
             f"<tr><th>Pipedrive tokens</th><td>{self.tokens}</td></tr>"
         )
+        problems = "".join(f"<li>{html.escape(error)}</li>" for error in self.errors)
         reasons = "".join(
             f"<tr><td>{html.escape(reason)}</td><td>{n}</td></tr>"
             for reason, n in self.skipped_reasons.items()
@@ -154,6 +160,7 @@ class SyncReport:
         )
         return (
             f"<h4>{title}</h4><table>{rows}{extra}</table>"
+            + (f"<h5>Problems</h5><ul>{problems}</ul>" if problems else "")
             + (f"<h5>Skipped and failed, by reason</h5><table>{reasons}</table>" if reasons else "")
             + (
                 "<h5>Contacts</h5><table><tr><th>action</th><th>email</th><th>person</th>"

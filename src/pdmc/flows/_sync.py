@@ -35,9 +35,12 @@ from pdmc.errors import (
     ComplianceStateError,
     ForgottenEmailError,
     InvalidEmailError,
+    LinkConflictError,
     MemberError,
     MemberExistsError,
     NotFoundError,
+    QuotaExhaustedError,
+    RateLimitError,
     RetryableError,
     RowError,
 )
@@ -53,7 +56,14 @@ from pdmc.mapping import (
 )
 from pdmc.storage import Batch, Link, Outcome, StateStore, normalise_email
 
-__all__ = ["BLOCKED_STATUSES", "LAST_FULL_PASS", "BatchSync", "person_key", "member_key"]
+__all__ = [
+    "BLOCKED_STATUSES",
+    "LAST_FULL_PASS",
+    "BatchSync",
+    "member_key",
+    "person_key",
+    "stable_member_id",
+]
 
 logger = logging.getLogger("pdmc.sync")
 
@@ -82,6 +92,7 @@ class _Row:
     link: Link | None
     fingerprint_mc: str
     fingerprint_pd: str
+    field_errors: tuple[str, ...] = ()
 
 
 _REFUSALS: Final[Mapping[type[MemberError], str]] = {
@@ -109,13 +120,24 @@ def member_key(email: str) -> str:
     return f"member:{normalise_email(email)}"
 
 
+def stable_member_id(member: Member) -> str:
+    """The id links key a member by: its ``unique_email_id``, which an address change keeps.
+
+    The member's ``id`` is the hash of its address, so it changes with the address;
+    it stands in only when the service sent no ``unique_email_id``.
+    """
+    return member.unique_email_id or member.id or subscriber_hash(member.email_address)
+
+
 def _outcome(outcome: ContactOutcome) -> Outcome:
+    # The stored reason carries the fields left out too, so history keeps them.
+    reason = "; ".join(part for part in (outcome.reason, *outcome.field_errors) if part)
     return Outcome(
         action=outcome.action.value,
         email=outcome.email,
         person_id=outcome.person_id,
         member_id=outcome.member_id,
-        reason=outcome.reason,
+        reason=reason or None,
     )
 
 
@@ -153,6 +175,7 @@ class BatchSync:
     activated_at: datetime | None = None
     learned: Mapping[str, Link] = field(factory=dict)
     _context: EventContext | None = field(default=None, init=False)
+    _quota: QuotaExhaustedError | None = field(default=None, init=False)
 
     @property
     def trigger(self) -> Trigger:
@@ -174,12 +197,23 @@ class BatchSync:
 
     # -- entry point -------------------------------------------------------------
 
-    def sync(self, candidates: Candidates, *, pass_started: datetime | None = None) -> int:
-        """Sync one batch of candidates and commit what it leaves; return contacts seen."""
+    def sync(
+        self,
+        candidates: Candidates,
+        *,
+        pass_started: datetime | None = None,
+        retrying: bool = False,
+    ) -> int:
+        """Sync one batch of candidates and commit what it leaves; return contacts seen.
+
+        ``retrying`` says the candidates are rows whose last write failed: their members
+        are written again even when their values are in place (the failed write may
+        have been the one carrying the flow's tag).
+        """
         batch = self._new_batch()
         if candidates.person_ids or candidates.persons:
             persons = list(candidates.persons) + self._fetch_persons(candidates.person_ids, batch)
-            seen = self._persons_to_members(persons, candidates, batch)
+            seen = self._persons_to_members(persons, candidates, batch, retrying=retrying)
         else:
             members = list(candidates.members) + self._fetch_members(candidates.emails, batch)
             seen = self._members_to_persons(members, candidates, batch)
@@ -193,6 +227,10 @@ class BatchSync:
             batch.set_checkpoint(LAST_FULL_PASS, pass_started.isoformat())
             batch.set_checkpoint(PASS_STARTED, None)
         self._commit(batch)
+        if self._quota is not None:
+            # The service takes no more calls for now: what the batch did is recorded,
+            # its remaining rows wait in the retry list, and the run ends here.
+            raise self._quota
         return seen
 
     def _link(
@@ -287,6 +325,8 @@ class BatchSync:
     def _retry(
         self, batch: Batch, key: str, payload: Mapping[str, Any], error: BaseException
     ) -> None:
+        if isinstance(error, QuotaExhaustedError) and self._quota is None:
+            self._quota = error
         self._report(
             batch,
             ContactOutcome(
@@ -353,7 +393,7 @@ class BatchSync:
     # -- Pipedrive to Mailchimp ----------------------------------------------------
 
     def _persons_to_members(
-        self, persons: list[Person], candidates: Candidates, batch: Batch
+        self, persons: list[Person], candidates: Candidates, batch: Batch, *, retrying: bool
     ) -> int:
         tracked = self._tracked(person_key(p.id) for p in persons)
         persons = [
@@ -373,7 +413,12 @@ class BatchSync:
                 outcome = ContactOutcome(action=Action.SKIPPED, person_id=person.id, reason=skip)
                 self._report(batch, outcome)
                 continue
-            row = self._plan_member(person, by_person, by_email, batch)
+            # A contact new to a tagging flow, or whose last write failed, is written even
+            # when its values are in place, so it carries the flow's tag.
+            tagging = self.flow.tag is not None and (
+                retrying or person_key(person.id) not in tracked
+            )
+            row = self._plan_member(person, by_person, by_email, batch, tagging=tagging)
             if row is not None:
                 rows.setdefault(row.upsert.email_address, row)
             if self.trigger.updates is not TriggerUpdates.NEVER and not candidates.only_tracked:
@@ -387,10 +432,17 @@ class BatchSync:
         by_person: Mapping[int, Link],
         by_email: Mapping[str, Link],
         batch: Batch,
+        *,
+        tagging: bool = False,
     ) -> _Row | None:
-        """Decide one person's write: ``None`` when there is nothing to send."""
+        """Decide one person's write: ``None`` when there is nothing to send.
+
+        With ``tagging``, a person whose member already holds its values is written all
+        the same (for the flow's tag).
+        """
         mapped = map_person_to_merge_fields(person, self.fieldmap)
-        email = self._usable_email(person, mapped.email, batch)
+        # An address that did not convert is reported as the person's, and as invalid.
+        email = self._usable_email(person, mapped.email or person.primary_email, batch)
         if email is None:
             return None
         found = self._resolve_link(person, email, by_person, by_email, batch)
@@ -405,33 +457,31 @@ class BatchSync:
             )
             return None
         if (
-            link is not None
+            not tagging
+            and link is not None
             and link.person_id == person.id
             and link.mailchimp_fingerprint == mapped.fingerprint
         ):
+            # A member just moved to the person's new address was updated by the move.
+            before = by_person.get(person.id)
+            moved = before is not None and before.email != link.email
             outcome = ContactOutcome(
-                action=Action.UNCHANGED, email=email, person_id=person.id, member_id=link.member_id
+                action=Action.UPDATED if moved else Action.UNCHANGED,
+                email=email,
+                person_id=person.id,
+                member_id=link.member_id,
             )
             self._report(batch, outcome)
             return None
-        if mapped.errors:
-            self._report(
-                batch,
-                ContactOutcome(
-                    action=Action.SKIPPED,
-                    email=email,
-                    person_id=person.id,
-                    reason="some fields could not convert; the others sync",
-                    field_errors=tuple(f"{e.field}: {e.reason}" for e in mapped.errors),
-                ),
-            )
         upsert = MemberUpsert(
             email_address=email,
             status_if_new=self.flow.new_member_status,
             merge_fields=dict(mapped.values),
             tags=(self.flow.tag,) if self.flow.tag else UNSET,
         )
-        return _Row(person, upsert, link, mapped.fingerprint, fingerprint_pd)
+        # Fields that did not convert are left out of the write, and named in its outcome.
+        field_errors = tuple(f"{e.field}: {e.reason}" for e in mapped.errors)
+        return _Row(person, upsert, link, mapped.fingerprint, fingerprint_pd, field_errors)
 
     def _usable_email(self, person: Person, email: str | None, batch: Batch) -> str | None:
         """The person's normalised address, or ``None`` after reporting why there is none."""
@@ -471,9 +521,21 @@ class BatchSync:
         ):
             reason = f"the address belongs to person {other.person_id} already"
         elif link is not None and other is not None and other.email != link.email:
-            # Another link holds the person's new address (a member pdmc knows, perhaps
-            # opted out): writing to it would bypass that member's status, and no link
-            # can hold both, so the person keeps their link and the row is reported.
+            if other.person_id is None:
+                # A member alone already holds the new address (moved by a write whose
+                # answer was lost, or there before): the person's link takes it over, with
+                # its status, and the member at the old address, if any, stays unlinked.
+                return self._record_now(
+                    self._link(
+                        email=email,
+                        person_id=person.id,
+                        member_id=other.member_id,
+                        member_status=other.member_status,
+                        mailchimp_fingerprint=other.mailchimp_fingerprint,
+                    )
+                )
+            # Another person's link holds the new address: no link can hold both, so
+            # the person keeps their link and the row is reported.
             held = f" ({other.member_status})" if other.member_status else ""
             reason = f"the new address is already another member{held}; {link.email} keeps its link"
         if reason is not None:
@@ -552,18 +614,29 @@ class BatchSync:
         except (RowError, RetryableError) as error:
             self._retry(batch, person_key(person.id), {"person_id": person.id}, error)
             return None
-        moved = self._link(
-            email=email,
-            person_id=person.id,
-            member_id=member.id,
-            member_status=member.status,
-        )
         # Recorded at once, not with the batch: the member has moved already, and a
         # crash before the batch commits must not leave the link at the old address.
+        # With the values both contacts hold now, so a move that was the whole change
+        # is followed by no write of the same values, on either side.
+        return self._record_now(
+            self._link(
+                email=email,
+                person_id=person.id,
+                member_id=stable_member_id(member),
+                member_status=member.status,
+                pipedrive_fingerprint=fingerprint_person(person, self.fieldmap),
+                mailchimp_fingerprint=fingerprint_member(member, self.fieldmap),
+            )
+        )
+
+    def _record_now(self, link: Link) -> Link:
+        """Commit ``link`` on its own, ahead of the batch (not in a dry run); return it."""
+        if self.dry_run:
+            return link
         recorded = self._new_batch()
-        recorded.upsert_link(moved)
+        recorded.upsert_link(link)
         self._commit(recorded)
-        return moved
+        return link
 
     def _write_members(self, rows: list[_Row], batch: Batch) -> None:  # noqa: C901 - one bulk call's outcomes
         """Send the planned rows in one batch subscribe and record what Mailchimp did."""
@@ -575,7 +648,13 @@ class BatchSync:
                 known = row.link is not None and row.link.member_id is not None
                 action = Action.UPDATED if known else Action.CREATED
                 self._report(
-                    batch, ContactOutcome(action=action, email=email, person_id=row.person.id)
+                    batch,
+                    ContactOutcome(
+                        action=action,
+                        email=email,
+                        person_id=row.person.id,
+                        field_errors=row.field_errors,
+                    ),
                 )
             return
         try:
@@ -610,7 +689,7 @@ class BatchSync:
             self._link(
                 email=email,
                 person_id=row.person.id,
-                member_id=member.id or subscriber_hash(email),
+                member_id=stable_member_id(member),
                 member_status=member.status,
                 mailchimp_fingerprint=row.fingerprint_mc,
                 pipedrive_fingerprint=row.fingerprint_pd,
@@ -618,7 +697,11 @@ class BatchSync:
         )
         batch.retry_done(person_key(row.person.id))
         outcome = ContactOutcome(
-            action=action, email=email, person_id=row.person.id, member_id=member.id
+            action=action,
+            email=email,
+            person_id=row.person.id,
+            member_id=member.id,
+            field_errors=row.field_errors,
         )
         self._report(batch, outcome)
 
@@ -742,7 +825,7 @@ class BatchSync:
             self._link(
                 email=email,
                 person_id=link.person_id,
-                member_id=member.id,
+                member_id=stable_member_id(member),
                 member_status=member.status,
                 pipedrive_fingerprint=mapped.fingerprint,
                 mailchimp_fingerprint=fp_mc,
@@ -784,6 +867,28 @@ class BatchSync:
                 RuntimeError("another worker is creating this person"),
             )
             return
+        # Record the member under the claim: if its stable id is linked at an older
+        # address (an address change in Mailchimp whose webhook never came), the store
+        # moves that link here, and the member's person is updated, not created twice.
+        try:
+            self._record_now(
+                self._link(
+                    email=email, member_id=stable_member_id(member), member_status=member.status
+                )
+            )
+        except LinkConflictError as error:
+            self.store.release_claim(claim)
+            self._report(
+                batch,
+                ContactOutcome(
+                    action=Action.SKIPPED,
+                    email=email,
+                    member_id=member.id,
+                    reason=f"the member's links disagree, nothing written: {error}",
+                    permanent=True,
+                ),
+            )
+            return
         # Read the link again under the claim: a creator that finished between this
         # batch's first read and the claim has let the claim go and left its link.
         fresh = self.store.links_for_emails(self.account_pair, self.audience, [email]).get(email)
@@ -802,6 +907,9 @@ class BatchSync:
         except RetryableError as error:
             # The person may exist now; the claim stays until it expires, and the next
             # worker that takes it over looks the address up before creating anything.
+            # A 429 says surely not, so its claim goes at once.
+            if isinstance(error, RateLimitError):
+                self.store.release_claim(claim)
             self._retry(batch, member_key(email), {"email": email}, error)
             return
         except APIError as error:
@@ -821,7 +929,7 @@ class BatchSync:
             self._link(
                 email=email,
                 person_id=person_id,
-                member_id=member.id,
+                member_id=stable_member_id(member),
                 member_status=member.status,
                 pipedrive_fingerprint=mapped.fingerprint,
                 mailchimp_fingerprint=fingerprint_member(member, self.fieldmap),
@@ -872,7 +980,7 @@ def _member_seen(link: Link, member: Member, fp_mc: str) -> Link:
         audience_id=link.audience_id,
         email=link.email,
         person_id=link.person_id,
-        member_id=member.id,
+        member_id=stable_member_id(member),
         member_status=member.status,
         mailchimp_fingerprint=fp_mc,
     )

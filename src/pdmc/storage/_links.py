@@ -99,12 +99,12 @@ class LinkIndex:
                 absorbed = other
                 continue
             raise LinkConflictError(
-                    f"the link of {link.email!r} (audience {link.audience_id!r} of "
-                    f"{link.account_pair!r}) cannot take {name} {getattr(link, name)!r}: "
-                    f"the link of {other.email!r} holds it",
-                    email=link.email,
-                    field=name,
-                )
+                f"the link of {link.email!r} (audience {link.audience_id!r} of "
+                f"{link.account_pair!r}) cannot take {name} {getattr(link, name)!r}: "
+                f"the link of {other.email!r} holds it",
+                email=link.email,
+                field=name,
+            )
         member_side = target if absorbed is None else absorbed
         merged = (
             link.email,

@@ -161,6 +161,7 @@ def _apply_in_memory(
         )
     return origins, absorbed
 
+
 def _chunks(keys: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(keys), size):
         yield keys[start : start + size]

@@ -13,8 +13,9 @@ from pdmc.emulator.pipedrive import (
     PLANS,
     STRIKES_BEFORE_BLOCK,
     TOKEN_COSTS,
+    BurstUse,
 )
-from pdmc.errors import ThrottledError
+from pdmc.errors import ConfigurationError, ThrottledError
 from tests.emulator.pipedrive.conftest import API, Rig
 
 ME = "/v1/users/me"
@@ -122,7 +123,7 @@ def test_the_daily_budget_scales_with_plan_and_seats(rig: Rig) -> None:
 
 def test_an_exhausted_budget_answers_429_until_midnight(http: httpx.Client, rig: Rig) -> None:
     """When today's tokens are spent, calls get 429 with Retry-After to midnight UTC."""
-    rig.pipedrive.tenant().budget.charge(rig.pipedrive.token_budget_left() - 10)
+    rig.pipedrive.spend_tokens(rig.pipedrive.token_budget_left() - 10)
     assert http.get("/api/v2/persons").status_code == 200  # 10 tokens: the last ones
     refused = http.get(ME)
     assert refused.status_code == 429
@@ -134,6 +135,14 @@ def test_an_exhausted_budget_answers_429_until_midnight(http: httpx.Client, rig:
     answer = http.get(ME)
     assert answer.status_code == 200
     assert int(answer.headers["x-daily-requests-left"]) == 90_000 - 2
+
+
+def test_other_apps_spend_the_same_budget(rig: Rig) -> None:
+    """spend_tokens charges today's budget as the company's other apps would; never below 0."""
+    rig.pipedrive.spend_tokens(1_000)
+    assert rig.pipedrive.token_budget_left() == 89_000
+    with pytest.raises(ConfigurationError):
+        rig.pipedrive.spend_tokens(-1)
 
 
 def test_a_client_that_ignores_429s_is_blocked_with_html(http: httpx.Client, rig: Rig) -> None:
@@ -178,3 +187,19 @@ def test_pdmc_sees_the_html_403_as_throttling(http: httpx.Client, rig: Rig) -> N
         http.get(ME)
     with rig.client() as client, pytest.raises(ThrottledError):
         client.get_current_user()
+
+
+def test_the_limiter_counts_windows_admitted_and_refused_requests(
+    http: httpx.Client, rig: Rig
+) -> None:
+    """Each bucket counts its windows, admitted requests and the requests it refused itself."""
+    limit = PLANS["professional"].api_token_burst
+    for _ in range(limit + 3):
+        http.get(ME)
+    rig.clock.advance(2)
+    http.get(ME)
+    for _ in range(11):
+        http.get("/api/v2/persons/search", params={"term": "ab"})
+    use = rig.pipedrive.limiter.use()
+    assert use["general"] == BurstUse(windows=2, admitted=limit + 1 + 10, refused=3)
+    assert use["search"] == BurstUse(windows=1, admitted=10, refused=1)

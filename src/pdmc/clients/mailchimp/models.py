@@ -254,15 +254,26 @@ class AudienceWebhook:
 
     ``signing_secret`` is returned once, when the webhook is created with signing
     enabled; it is a :class:`~pdmc.Secret`, so it never shows in a repr or log.
+    ``url`` is the callback as registered, often with a secret in its query string
+    (pdmc's own webhooks carry ``?secret=...``); the repr masks every query value.
     """
 
     id: str
-    url: str
+    url: str = field(repr=lambda url: repr(_masked_query(url)))
     events: WebhookEvents = field(factory=WebhookEvents)
     sources: WebhookSources = field(factory=WebhookSources)
     list_id: str | None = None
     signing_enabled: bool = False
     signing_secret: Secret | None = field(default=None, eq=False)
+
+
+def _masked_query(url: str) -> str:
+    """``url`` with the value of every query parameter masked."""
+    base, _, query = url.partition("?")
+    if not query:
+        return url
+    names = (part.split("=", 1)[0] for part in query.split("&"))
+    return base + "?" + "&".join(f"{name}=**********" for name in names)
 
 
 @frozen(kw_only=True)

@@ -181,6 +181,8 @@ class PipedriveOAuthAuth(httpx.Auth):
         return f"PipedriveOAuthAuth(api_domain={self._tokens.api_domain!r})"
 
     def _accept(self, response: httpx.Response) -> None:
+        # The auth flows below are driven by httpx directly, which streams responses:
+        # the caller reads the token response's body (``read``/``aread``) first.
         self._tokens = self.app.read_tokens(response)
         self.refreshes += 1
         if self._on_refresh is not None:
@@ -197,14 +199,18 @@ class PipedriveOAuthAuth(httpx.Auth):
         if self._tokens.expires_soon(self.app.clock()):
             with self._thread_lock:
                 if self._tokens.expires_soon(self.app.clock()):
-                    self._accept((yield self.app.refresh_request(self._tokens)))
+                    refreshed = yield self.app.refresh_request(self._tokens)
+                    refreshed.read()
+                    self._accept(refreshed)
         used = self._sign(request)
         response = yield request
         if response.status_code != _UNAUTHORIZED:
             return
         with self._thread_lock:
             if self._tokens is used:  # nobody refreshed while this request was out
-                self._accept((yield self.app.refresh_request(self._tokens)))
+                refreshed = yield self.app.refresh_request(self._tokens)
+                refreshed.read()
+                self._accept(refreshed)
         self._sign(request)
         yield request
 
@@ -217,13 +223,17 @@ class PipedriveOAuthAuth(httpx.Auth):
         if self._tokens.expires_soon(self.app.clock()):
             async with lock:
                 if self._tokens.expires_soon(self.app.clock()):
-                    self._accept((yield self.app.refresh_request(self._tokens)))
+                    refreshed = yield self.app.refresh_request(self._tokens)
+                    await refreshed.aread()
+                    self._accept(refreshed)
         used = self._sign(request)
         response = yield request
         if response.status_code != _UNAUTHORIZED:
             return
         async with lock:
             if self._tokens is used:
-                self._accept((yield self.app.refresh_request(self._tokens)))
+                refreshed = yield self.app.refresh_request(self._tokens)
+                await refreshed.aread()
+                self._accept(refreshed)
         self._sign(request)
         yield request

@@ -87,6 +87,10 @@ def _listing_key(request: EmulatedRequest) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v[0]) for k, v in request.query.items() if k not in ignored and v))
 
 
+_ROW_FAILURE: Final = "An unexpected internal error has occurred. Please try again later."
+"""The text of a scripted row failure: Mailchimp's generic, transient, per-row error."""
+
+
 def _row_error(email: str, problem: APIProblem) -> dict[str, Any]:
     """A refused row of batch subscribe, from the refusal a single call would get."""
     exists = problem.title == _problems.MEMBER_EXISTS
@@ -236,6 +240,7 @@ class MemberOperations(MailchimpCore):
                         "email_address", f"{email} appears more than once in this request."
                     )
                 seen.add(key)
+                self._fail_row_if_scripted(audience, key)
                 outcome = self._subscribe_row(
                     audience, email, row, update_existing, sync_tags, skip_merge_validation
                 )
@@ -256,6 +261,13 @@ class MemberOperations(MailchimpCore):
                 "error_count": len(errors),
             },
         )
+
+    def _fail_row_if_scripted(self, audience: Audience, key: str) -> None:
+        """Refuse the row with Mailchimp's generic error if a failure is scripted for it."""
+        left = self.row_failures.get((audience.id, key), 0)
+        if left > 0:
+            self.row_failures[(audience.id, key)] = left - 1
+            raise APIProblem(500, "Internal Server Error", _ROW_FAILURE)
 
     def _subscribe_row(  # noqa: PLR0917 - a private step of batch subscribe
         self,

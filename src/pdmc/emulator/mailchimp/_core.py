@@ -63,6 +63,8 @@ class MailchimpCore(Service):
         self._codes: dict[str, tuple[str, str]] = {}
         self._webhook_numbers = itertools.count(1)
         self._batch_numbers = itertools.count(1)
+        #: scripted per-row failures of batch subscribe: (list id, subscriber hash) -> rows left
+        self.row_failures: dict[tuple[str, str], int] = {}
 
     # ------------------------------------------------------------ Service hooks
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from pdmc._secret import Secret
+from pdmc.clients.mailchimp import subscriber_hash
 from pdmc.emulator._clock import EmulatorClock
 from pdmc.emulator._service import APIProblem
 from pdmc.emulator.mailchimp._api_integrations import IntegrationOperations
@@ -307,6 +308,24 @@ class MailchimpEmulator(IntegrationOperations):
         """
         with self.lock, _as_configuration_error(f"segment {name!r} of {list_id!r}"):
             return self.save_segment(self._audience(list_id), name, dict(conditions)).id
+
+    def fail_batch_rows(self, list_id: str, email: str, *, times: int = 1) -> None:
+        """Refuse ``email``'s next ``times`` batch-subscribe rows with a transient row error.
+
+        Each such row comes back in the 200's ``errors`` with ``ERROR_GENERIC`` and
+        Mailchimp's "unexpected internal error, please try again later" text, and
+        nothing is written for it; the other rows of the call go through: a row the
+        service could not process this time, which a later call may write.
+
+        Raises:
+            ConfigurationError: unknown audience, or ``times`` below 1.
+        """
+        if times < 1:
+            raise ConfigurationError(f"times must be at least 1, not {times}")
+        with self.lock:
+            audience = self._audience(list_id)
+            key = (audience.id, subscriber_hash(email.strip()))
+            self.row_failures[key] = self.row_failures.get(key, 0) + times
 
     def delete_segment(self, list_id: str, segment_id: int) -> None:
         """Delete a tag or saved segment (a deleted tag leaves every member)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pdmc.emulator.pipedrive._accounts import PLANS, Company, OAuthApp, Plan
 from pdmc.emulator.pipedrive._costs import TOKEN_COSTS
 from pdmc.emulator.pipedrive._emulator import PipedriveEmulator
-from pdmc.emulator.pipedrive._limits import BLOCK_SECONDS, STRIKES_BEFORE_BLOCK
+from pdmc.emulator.pipedrive._limits import BLOCK_SECONDS, STRIKES_BEFORE_BLOCK, BurstUse
 from pdmc.emulator.pipedrive._webhooks import (
     BAN_SECONDS,
     FIRST_FAILURES_BEFORE_BAN,
@@ -28,6 +28,7 @@ __all__ = [
     "RETRY_DELAYS",
     "STRIKES_BEFORE_BLOCK",
     "TOKEN_COSTS",
+    "BurstUse",
     "Company",
     "OAuthApp",
     "Plan",

@@ -122,6 +122,16 @@ class PipedriveEmulator(PipedriveAPI):
         with self.lock:
             return self.tenant(company).budget.left
 
+    def spend_tokens(self, tokens: int, company: Company | None = None) -> None:
+        """Charge ``tokens`` to today's budget, as the company's other apps and users do.
+
+        Raises :class:`~pdmc.errors.ConfigurationError` for a negative amount.
+        """
+        if tokens < 0:
+            raise ConfigurationError(f"spend_tokens: {tokens} is negative; give tokens to spend")
+        with self.lock:
+            self.tenant(company).budget.charge(tokens)
+
     # persons ----------------------------------------------------------------------------
 
     def _person_record(self, tenant: Tenant, person_id: int) -> PersonRecord:
@@ -285,6 +295,37 @@ class PipedriveEmulator(PipedriveAPI):
             except APIProblem as problem:
                 raise _refused(f"person field {name!r}", problem) from None
             return definition.code
+
+    def rename_person_field(
+        self, field_code: str, name: str, *, company: Company | None = None
+    ) -> None:
+        """Rename a custom person field, as a user of the app would; its key stays the same.
+
+        Raises:
+            ConfigurationError: no custom field has this key, or the name is blank.
+        """
+        with self.lock:
+            definition = self.tenant(company).fields.custom(field_code)
+            if definition is None:
+                raise ConfigurationError(f"person field {field_code!r}: no such custom field")
+            if not name.strip():
+                raise ConfigurationError(f"person field {field_code!r}: the name is blank")
+            definition.name = name
+
+    def delete_person_field(self, field_code: str, *, company: Company | None = None) -> None:
+        """Delete a custom person field and, with it, every person's value of it.
+
+        Raises:
+            ConfigurationError: no custom field has this key (standard fields stay).
+        """
+        with self.lock:
+            tenant = self.tenant(company)
+            if tenant.fields.remove(field_code) is None:
+                raise ConfigurationError(f"person field {field_code!r}: no such custom field")
+            for person in tenant.persons.people.values():
+                if person.custom and field_code in person.custom:
+                    person.custom = {k: v for k, v in person.custom.items() if k != field_code}
+                    person.custom = person.custom or None
 
     def person_field_options(
         self, field_code: str, *, company: Company | None = None

@@ -319,6 +319,18 @@ class FieldRegistry:
         found = self._by_code.get(code)
         return found if found is not None and found.custom else None
 
+    def remove(self, code: str) -> FieldDef | None:
+        """Delete the custom field with this hash; ``None`` when there is none.
+
+        Persons stop showing its values at once, since every rendering walks the
+        registry; standard fields cannot be deleted, as in Pipedrive.
+        """
+        found = self.custom(code)
+        if found is not None:
+            del self._by_code[code]
+            del self._by_id[found.id]
+        return found
+
     @property
     def labels(self) -> FieldDef:
         """The built-in ``label_ids`` field and its options."""

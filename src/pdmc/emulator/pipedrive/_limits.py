@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -25,6 +26,7 @@ __all__ = [
     "WINDOW_SECONDS",
     "Budget",
     "BurstLimiter",
+    "BurstUse",
     "Refusal",
     "WindowState",
 ]
@@ -53,6 +55,19 @@ class Refusal:
     window: WindowState
 
 
+@frozen
+class BurstUse:
+    """How a bucket's 2-second windows were used, summed over every token.
+
+    ``admitted / (windows * limit)`` is the share of the request slots a client used
+    in the windows it opened; ``refused`` counts the requests the windows turned away.
+    """
+
+    windows: int
+    admitted: int
+    refused: int
+
+
 @define
 class _Window:
     started: float
@@ -75,13 +90,24 @@ class BurstLimiter:
         self._clock = clock
         self._windows: dict[tuple[str, str], _Window] = {}
         self._strikes: dict[str, _Strikes] = {}
+        self._opened: Counter[str] = Counter()
+        self._admitted: Counter[str] = Counter()
+        self._refused: Counter[str] = Counter()
 
     def _window(self, key: str, bucket: str, now: float) -> _Window:
         window = self._windows.get((key, bucket))
         if window is None or now - window.started >= WINDOW_SECONDS:
             window = _Window(now)
             self._windows[(key, bucket)] = window
+            self._opened[bucket] += 1
         return window
+
+    def use(self) -> dict[str, BurstUse]:
+        """Windows opened, requests admitted and refused per bucket, since the start."""
+        return {
+            bucket: BurstUse(opened, self._admitted[bucket], self._refused[bucket])
+            for bucket, opened in self._opened.items()
+        }
 
     def is_blocked(self, key: str) -> bool:
         """Whether the token is blocked for having ignored too many refusals."""
@@ -109,9 +135,11 @@ class BurstLimiter:
         for bucket, window in windows.items():
             if window.used >= limits[bucket]:
                 reset = max(1, math.ceil(window.started + WINDOW_SECONDS - now))
+                self._refused[bucket] += 1
                 return Refusal(reset, WindowState(limits[bucket], 0, reset))
-        for window in windows.values():
+        for bucket, window in windows.items():
             window.used += 1
+            self._admitted[bucket] += 1
         self._strikes.pop(key, None)
         states = [
             WindowState(
