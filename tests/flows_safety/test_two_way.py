@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.flows_safety.world import World, writes_by_operation
+from tests.flows_safety.world import World, primary_email, two_way, writes_by_operation
 
 CONTACTS = 3
 
@@ -24,26 +24,10 @@ CONTACTS = 3
 @pytest.fixture
 def shared(world) -> list[dict[str, Any]]:
     """Both flows active and settled over three contacts: persons, members, matched, tagged."""
-    pipedrive, mailchimp = world.emulator.pipedrive, world.emulator.mailchimp
-    shared = [
-        person
-        for person in pipedrive.iter_persons()
-        if (email := _primary(person)) is not None
-        and (member := mailchimp.get_member(world.audience, email)) is not None
-        and member["status"] == "subscribed"
-    ][:CONTACTS]
-    assert len(shared) == CONTACTS
-    for person in shared:
-        pipedrive.update_person(person["id"], {"custom_fields": {world.score_field: 95}})
-    tag = mailchimp.add_tag(world.audience, "Two-way", [_primary(p) for p in shared])
-    tag_flow = world.tag_flow()
-    world.start(world.filter_flow(), tag_flow.evolve(trigger=type(tag_flow.trigger)([tag])))
-    world.settle()
-    return shared
+    return two_way(world, CONTACTS)
 
 
-def _primary(person: dict[str, Any]) -> str | None:
-    return next((e["value"] for e in person["emails"] if e["primary"]), None)
+_primary = primary_email
 
 
 def _writes(world: World) -> Counter[str]:

@@ -10,7 +10,6 @@ the broken mappings it already named.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -20,29 +19,9 @@ from pdmc.flows import SyncReport
 from tests.flows_safety.world import World
 
 
-def settle(world: World, *, rounds: int = 12) -> list[SyncReport]:
-    """Run due flows, hours apart, until a round writes, retries and fails nothing.
-
-    Unlike :meth:`World.settle`, a round whose reports carry broken mappings (and
-    nothing else wrong) still counts as quiet.
-
-    Raises:
-        AssertionError: the flows still write after ``rounds`` rounds.
-    """
-    reports: list[SyncReport] = []
-    for _ in range(rounds):
-        round_reports = world.engine.run_due()
-        reports.extend(round_reports)
-        world.emulator.advance(timedelta(hours=5).total_seconds())
-        if round_reports and all(_quiet(report) for report in round_reports):
-            return reports
-    raise AssertionError(f"the flows did not settle: {[r.summary() for r in reports[-4:]]}")
-
-
-def _quiet(report: SyncReport) -> bool:
-    counts = report.counts
-    busy = counts["created"] + counts["updated"] + counts["retrying"] + counts["failed"]
-    return busy == 0 and len(report.errors) == len(report.broken_mappings)
+def settle(world: World) -> list[SyncReport]:
+    """Settle ``world``'s flows; a round whose only errors are broken mappings is quiet."""
+    return world.settle(broken_mappings_ok=True)
 
 
 def _mailchimp_admin(emulator: Emulator) -> httpx.Client:

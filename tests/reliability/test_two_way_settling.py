@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import pytest
 
-from tests.flows_safety.world import World, writes_by_operation
+from tests.flows_safety.world import World, primary_email, two_way, writes_by_operation
 from tests.reliability.events_support import Order, Postbox, postbox_world, reversed_order, twice
 from tests.reliability.ledger import check_end, statuses
 
@@ -30,27 +30,14 @@ ROUNDS: Final = 3
 
 
 def _primary(person: dict[str, Any]) -> str:
-    return next(e["value"] for e in person["emails"] if e["primary"])
+    email = primary_email(person)
+    assert email is not None
+    return email
 
 
 def _two_way(world: World) -> list[dict[str, Any]]:
     """Both flows active and settled over three persons whose members are subscribed."""
-    pipedrive, mailchimp = world.emulator.pipedrive, world.emulator.mailchimp
-    shared = [
-        person
-        for person in pipedrive.iter_persons()
-        if person["emails"]
-        and (member := mailchimp.get_member(world.audience, _primary(person))) is not None
-        and member["status"] == "subscribed"
-    ][:CONTACTS]
-    assert len(shared) == CONTACTS
-    for person in shared:
-        pipedrive.update_person(person["id"], {"custom_fields": {world.score_field: 95}})
-    tag = mailchimp.add_tag(world.audience, "Two-way", [_primary(p) for p in shared])
-    tag_flow = world.tag_flow()
-    world.start(world.filter_flow(), tag_flow.evolve(trigger=type(tag_flow.trigger)([tag])))
-    world.settle()
-    return shared
+    return two_way(world, CONTACTS)
 
 
 def _writes(world: World) -> tuple[Counter[str], Counter[str]]:

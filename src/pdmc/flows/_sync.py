@@ -54,7 +54,7 @@ from pdmc.mapping import (
     map_member_to_person_input,
     map_person_to_merge_fields,
 )
-from pdmc.storage import Batch, Link, Outcome, StateStore, normalise_email
+from pdmc.storage import Batch, Claim, Link, Outcome, StateStore, normalise_email
 
 __all__ = [
     "BLOCKED_STATUSES",
@@ -405,7 +405,15 @@ class BatchSync:
         by_person = self.store.links_for_persons(
             self.account_pair, self.audience, [p.id for p in persons]
         )
-        by_email = self._links_for_emails(emails)
+        # A person with no link may hold, at another address, the link a merge left.
+        emails += [
+            normalise_email(e.value)
+            for p in persons
+            if p.id not in by_person
+            for e in p.emails
+            if e.value.strip()
+        ]
+        by_email = self._links_for_emails(list(dict.fromkeys(emails)))
         rows: dict[str, _Row] = {}
         context = self.context()
         for person in persons:
@@ -510,7 +518,7 @@ class BatchSync:
         batch: Batch,
     ) -> Link | object | None:
         """The person's link (moving its member if the address changed), or _CONFLICT."""
-        link = by_person.get(person.id)
+        link = by_person.get(person.id) or self._left_by_merge(person, email, by_email)
         other = by_email.get(email)
         reason = None
         if (
@@ -577,6 +585,28 @@ class BatchSync:
         )
         self._report(batch, outcome)
         batch.upsert_link(_linked(link, person.id, email, fingerprint_mc, fingerprint_pd))
+
+    def _left_by_merge(
+        self, person: Person, email: str, by_email: Mapping[str, Link]
+    ) -> Link | None:
+        """The link a merge left at another of the person's addresses, now the person's.
+
+        A synced person merged in Pipedrive into one with no link leaves its link at
+        an address the survivor holds besides its primary one, naming a person that is
+        gone (the merge's webhook, which hands the link over at once, never came). The
+        survivor takes it over, and its member then moves to the primary address like
+        any email change. A link whose person still exists stays that person's.
+        """
+        for point in person.emails:
+            left = by_email.get(normalise_email(point.value))
+            if (
+                left is not None
+                and left.email != email
+                and left.person_id not in {None, person.id}
+                and not self._person_exists(left.person_id)
+            ):
+                return self._record_now(evolve(left, person_id=person.id))
+        return None
 
     def _person_exists(self, person_id: int | None) -> bool:
         if person_id is None:
@@ -877,17 +907,8 @@ class BatchSync:
                 )
             )
         except LinkConflictError as error:
-            self.store.release_claim(claim)
-            self._report(
-                batch,
-                ContactOutcome(
-                    action=Action.SKIPPED,
-                    email=email,
-                    member_id=member.id,
-                    reason=f"the member's links disagree, nothing written: {error}",
-                    permanent=True,
-                ),
-            )
+            reason = f"the member's links disagree, nothing written: {error}"
+            self._give_up(batch, claim, member, Action.SKIPPED, reason)
             return
         # Read the link again under the claim: a creator that finished between this
         # batch's first read and the claim has let the claim go and left its link.
@@ -913,17 +934,7 @@ class BatchSync:
             self._retry(batch, member_key(email), {"email": email}, error)
             return
         except APIError as error:
-            self.store.release_claim(claim)
-            self._report(
-                batch,
-                ContactOutcome(
-                    action=Action.FAILED,
-                    email=email,
-                    member_id=member.id,
-                    reason=str(error),
-                    permanent=True,
-                ),
-            )
+            self._give_up(batch, claim, member, Action.FAILED, str(error))
             return
         batch.upsert_link(
             self._link(
@@ -947,6 +958,20 @@ class BatchSync:
                 field_errors=tuple(f"{e.field}: {e.reason}" for e in mapped.errors),
             ),
         )
+
+    def _give_up(
+        self, batch: Batch, claim: Claim, member: Member, action: Action, reason: str
+    ) -> None:
+        """Let the create claim go and report, once, why no person was written."""
+        self.store.release_claim(claim)
+        outcome = ContactOutcome(
+            action=action,
+            email=normalise_email(member.email_address),
+            member_id=member.id,
+            reason=reason,
+            permanent=True,
+        )
+        self._report(batch, outcome)
 
     def _existing_person(self, email: str) -> int | None:
         """Recovery after a crashed creator: look the address up before creating."""
