@@ -27,7 +27,7 @@ from pdmc.clients import MailchimpClient, PipedriveClient
 from pdmc.clients.mailchimp import Member, MemberUpsert
 from pdmc.clients.pipedrive import Person
 from pdmc.emulator import Emulator
-from pdmc.errors import APIError
+from pdmc.errors import APIError, QuotaExhaustedError
 from pdmc.mapping import FieldMap, map_member_to_person_input, map_person_to_merge_fields
 
 __all__ = ["NaiveMailchimpToPipedrive", "NaivePipedriveToMailchimp"]
@@ -42,6 +42,8 @@ class _Naive(abc.ABC):
     fieldmap: FieldMap
     audience_id: str
     now: Callable[[], datetime]
+    wait: Callable[[float], object]
+    """Lets the given seconds pass (the emulator's clock)."""
     last_poll: datetime | None = None
     written: int = 0
     failed: int = 0
@@ -54,12 +56,21 @@ class _Naive(abc.ABC):
 
     def _write_each(self, contacts: Iterable[Person] | Iterable[Member]) -> None:
         for contact in contacts:
+            self._write_one(contact)
+
+    def _write_one(self, contact: Person | Member) -> None:
+        while True:
             try:
                 wrote = self._write(contact)
+            except QuotaExhaustedError as spent:
+                # A hand-built flow waits for the daily budget's reset, then goes on.
+                self.wait(spent.retry_after or 60.0)
+                continue
             except APIError:
                 self.failed += 1
-                continue
+                return
             self.written += wrote
+            return
 
     @abc.abstractmethod
     def _write(self, contact: Person | Member) -> int:
@@ -83,6 +94,7 @@ class NaivePipedriveToMailchimp(_Naive):
             fieldmap,
             audience_id,
             emulator.clock.now,
+            emulator.advance,
             filter_id=filter_id,
         )
 
@@ -130,6 +142,7 @@ class NaiveMailchimpToPipedrive(_Naive):
             fieldmap,
             audience_id,
             emulator.clock.now,
+            emulator.advance,
             segment_id=segment_id,
             tag=tag,
         )

@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
 
+import attrs
 from attrs import define, frozen
 
 from pdmc import Secret
@@ -98,6 +99,8 @@ class Spent:
     mailchimp: Mapping[str, OperationCounts]
     report: SyncReport | None
     """The run's report (``None`` for webhook deliveries, which make no report)."""
+    earlier: tuple[SyncReport, ...] = ()
+    """Reports of the runs a spent daily token budget ended before ``report``'s."""
 
     def calls(self, operation: str) -> int:
         """Requests for one ``operationId`` (on either service)."""
@@ -176,6 +179,7 @@ class _Scheduled:
         if [r.flow_id for r in reports] != [self.flow_id]:
             raise AssertionError(f"expected one run of {self.flow_id}, got {reports}")
         (report,) = reports
+        earlier: list[SyncReport] = []
         while report.errors and all(
             error.startswith("QuotaExhaustedError") for error in report.errors
         ):
@@ -184,10 +188,11 @@ class _Scheduled:
             assert record is not None
             assert record.next_run_at is not None
             self.emulator.advance((record.next_run_at - self.emulator.clock.now()).total_seconds())
+            earlier.append(report)
             (report,) = self.engine.run_due()
         if report.errors:
             raise AssertionError(f"the run reported errors: {report.errors}")
-        return self._spent(scenario, changed, report)
+        return attrs.evolve(self._spent(scenario, changed, report), earlier=tuple(earlier))
 
     def hook(self) -> None:
         """Send webhook deliveries to the engine and register what the flow needs.

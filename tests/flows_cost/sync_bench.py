@@ -364,9 +364,9 @@ def _naive_run(
 
 
 def _written(spent: Spent) -> int:
-    """Contacts a pdmc run wrote: its report's creates and updates."""
+    """Contacts a pdmc job wrote: the creates and updates of its runs' reports."""
     assert spent.report is not None
-    return spent.report.counts["created"] + spent.report.counts["updated"]
+    return sum(r.counts["created"] + r.counts["updated"] for r in (*spent.earlier, spent.report))
 
 
 def _pd_to_mc_bounds(
@@ -453,7 +453,11 @@ def _pdmc_bound(
 
     def bound(job: str, spent: Spent, rows: list[Measured]) -> Bound:
         if job == "the run after it":
-            return bounds[job](changed_since(rows[0].started_at))
+            # Since the start of the initial job's last run: the runs a spent budget
+            # ended before it were read back by the runs after them.
+            initial = rows[0].spent.report
+            assert initial is not None
+            return bounds[job](changed_since(initial.started_at))
         return bounds[job](_written(spent))
 
     return bound

@@ -261,20 +261,26 @@ def test_identity_changes_end_as_the_reference_whatever_the_webhooks_do(name, de
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "identity: a synced person merged into a person with no member yet gives the "
-        "human a second member. The survivor has no link and its primary address none "
-        "either, so the filter flow creates a member at that address, while the merged "
-        "person's member stays linked to the deleted person. Needs the survivor to take "
-        "over the merged person's link (from the event's merged_from_id, or, for the "
-        "polling path, from a secondary address whose linked person is gone) and move "
-        "that member to its primary address."
-    ),
-)
-def test_a_person_merged_into_an_unsynced_one_keeps_one_member():
-    """Merging a synced person into one not synced yet moves its member, adding none."""
+MAIN_RECORD: Final = "main.record@company-main.com"
+"""The primary address of a person, not synced yet, into which a synced one is merged."""
+
+
+@define
+class Merge:
+    """A synced person merged into one not synced yet, and what the audience held before."""
+
+    world: World
+    postbox: Postbox
+    keep: int
+    merged_email: str
+    before: int
+
+
+def _merge_into_unsynced(*, member_at_main: bool = False) -> Merge:
+    """Sync a person, add a person it is then merged into, and hold the webhooks.
+
+    With ``member_at_main`` the audience has a member at the survivor's address already.
+    """
     world, postbox = postbox_world(seed=SEED)
     pipedrive, mailchimp = world.emulator.pipedrive, world.emulator.mailchimp
     merged = next(
@@ -285,20 +291,68 @@ def test_a_person_merged_into_an_unsynced_one_keeps_one_member():
         and member["status"] == "subscribed"
     )
     pipedrive.update_person(merged["id"], {"custom_fields": {world.score_field: 95}})
+    if member_at_main:
+        mailchimp.add_member(world.audience, MAIN_RECORD, merge_fields={"FNAME": "Main"})
     world.start(world.filter_flow())
     world.settle()
     before = mailchimp.member_count(world.audience)
     world.emulator.advance(3600)
     keep = pipedrive.add_person(
-        name="Main Record",
-        emails=["main.record@company-main.com"],
-        custom_fields={world.score_field: 90},
+        name="Main Record", emails=[MAIN_RECORD], custom_fields={world.score_field: 90}
     )
     pipedrive.merge_persons(keep, merged["id"])
+    postbox.mode = "hold"
     world.emulator.deliver_webhooks()
-    world.settle()
-    assert postbox.received, "no webhook reached the engine"
-    assert mailchimp.member_count(world.audience) == before
-    assert mailchimp.get_member(world.audience, str(_primary(merged))) is None
-    links = world.store.links_for_persons(world.engine.account_pair, world.audience, [keep])
-    assert links[keep].email == "main.record@company-main.com"
+    return Merge(world, postbox, keep, str(_primary(merged)), before)
+
+
+def _survivor_link(merge: Merge) -> Any:
+    world = merge.world
+    links = world.store.links_for_persons(world.engine.account_pair, world.audience, [merge.keep])
+    return links[merge.keep]
+
+
+def test_a_person_merged_into_an_unsynced_one_keeps_one_member():
+    """Merging a synced person into one not synced yet moves its member, adding none.
+
+    Before the fix in ``SyncEngine.handle_pipedrive_webhook`` (the survivor takes over
+    the merged person's link), a second member was created at the survivor's address.
+    """
+    merge = _merge_into_unsynced()
+    assert merge.postbox.release() > 0, "no webhook reached the engine"
+    mailchimp = merge.world.emulator.mailchimp
+    assert mailchimp.get_member(merge.world.audience, MAIN_RECORD) is not None, "not at once"
+    merge.world.settle()
+    assert mailchimp.member_count(merge.world.audience) == merge.before
+    assert mailchimp.get_member(merge.world.audience, merge.merged_email) is None
+    assert _survivor_link(merge).email == MAIN_RECORD
+
+
+def test_a_merge_whose_webhook_is_lost_still_keeps_one_member():
+    """The scheduled pass finds the merged person's link at the survivor's other address."""
+    merge = _merge_into_unsynced()
+    assert merge.postbox.take(), "the merge caused no webhook"
+    merge.postbox.mode = "pass"
+    merge.world.settle()
+    mailchimp = merge.world.emulator.mailchimp
+    assert mailchimp.member_count(merge.world.audience) == merge.before
+    assert mailchimp.get_member(merge.world.audience, merge.merged_email) is None
+    assert _survivor_link(merge).email == MAIN_RECORD
+
+
+def test_a_merge_into_an_address_a_member_holds_links_that_member():
+    """A member already at the survivor's address becomes its member; none is added.
+
+    The merged person's link, taken over by the survivor, folds into the link of that
+    member (the store's rule), and the merged person's member stays where it is.
+    """
+    merge = _merge_into_unsynced(member_at_main=True)
+    merge.postbox.release()
+    merge.world.settle()
+    mailchimp = merge.world.emulator.mailchimp
+    assert mailchimp.member_count(merge.world.audience) == merge.before
+    at_main = mailchimp.get_member(merge.world.audience, MAIN_RECORD)
+    assert at_main is not None
+    link = _survivor_link(merge)
+    assert (link.email, link.member_id) == (MAIN_RECORD, at_main["unique_email_id"])
+    assert mailchimp.get_member(merge.world.audience, merge.merged_email) is not None
