@@ -532,3 +532,45 @@ def test_a_server_that_cannot_bind_every_port_closes_the_others(transport, shelf
                 transport, host="127.0.0.1", ports={shelf: 0, Shelf(): taken.getsockname()[1]}
             )
     gc.collect()  # a leaked socket would warn here, and warnings are errors
+
+
+# The Date header
+
+
+@pytest.fixture
+def dated(shelf, faults, clock):
+    """A transport that stamps each response with the emulator clock, as real servers do."""
+    return EmulatorTransport([shelf], faults, advance=clock.advance, now=clock.now)
+
+
+def test_every_response_carries_the_emulated_time_as_its_date(dated, faults, clock) -> None:
+    """Answers and fault refusals alike carry Date in RFC 7231 form, from the emulator clock."""
+    clock.advance(3723.5)
+    faults.script(Fault(FaultKind.RATE_LIMIT, seconds=3))
+    with httpx.Client(transport=dated, base_url=f"https://{HOST}", headers=KEY) as client:
+        refused = client.get("/books/1")
+        answered = client.get("/books/1")
+    assert (refused.status_code, answered.status_code) == (429, 404)
+    assert refused.headers["date"] == answered.headers["date"] == "Mon, 05 Jan 2026 10:02:03 GMT"
+
+
+async def test_async_responses_carry_the_date_too(dated, clock) -> None:
+    """The async path stamps its responses as the sync one does."""
+    async with httpx.AsyncClient(transport=dated, base_url=f"https://{HOST}", headers=KEY) as c:
+        response = await c.get("/books/search")
+    assert response.headers["date"] == "Mon, 05 Jan 2026 09:00:00 GMT"
+    assert clock.now() == datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def test_the_server_sends_one_date_the_emulated_one(dated, shelf, clock) -> None:
+    """Over HTTP the emulated Date replaces the host's: one header, the emulator's time."""
+    clock.advance(86400)
+    with EmulatorServer(dated, host="127.0.0.1", ports={shelf: 0}) as server:
+        response = httpx.get(f"{server.url_of(shelf)}/books/search", headers=KEY)
+    assert response.headers.get_list("date") == ["Tue, 06 Jan 2026 09:00:00 GMT"]
+    assert response.headers["server"]
+
+
+def test_without_a_clock_the_transport_sends_no_date(client) -> None:
+    """A transport made without ``now`` adds no Date header."""
+    assert "date" not in client.get("/books/search").headers

@@ -136,18 +136,6 @@ def test_an_edit_on_the_cursors_second_syncs_once_with_agreeing_clocks():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "clock skew: NewMailchimpContactTrigger compares a member's timestamp_opt and "
-        "timestamp_signup (the services' clock) with the flow's activated_at (the engine's "
-        "clock), and clamps the since_timestamp_opt cursor to activated_at. Engine 5 min "
-        "ahead: members who sign up within 5 min after activation are never synced "
-        "('joined before the flow was activated'). Engine 5 min behind: members who joined "
-        "within 5 min before activation (here the seeded ones) are synced as new, and "
-        "their persons overwritten. Needs the activation moment in the services' time."
-    ),
-)
 @pytest.mark.parametrize("offset", [SKEW, -SKEW], ids=["engine ahead", "engine behind"])
 def test_new_contacts_right_after_activation_survive_a_skewed_engine(offset):
     """With five minutes of skew, exactly the members who joined after activation are synced."""

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -46,6 +47,7 @@ __all__ = [
     "Operation",
     "OperationUsage",
     "RateLimitPacer",
+    "ServerClock",
     "Usage",
     "UsageCounter",
     "Vendor",
@@ -217,6 +219,38 @@ class UsageCounter:
             )
 
 
+class ServerClock:
+    """The service's own time, as the ``Date`` header of its responses tells it.
+
+    Thread-safe. Responses may arrive out of order, so the latest time seen wins;
+    a missing or malformed header is ignored.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: datetime | None = None
+
+    def observe(self, headers: httpx.Headers) -> None:
+        """Read the ``Date`` header of one response (ignored when absent or malformed)."""
+        raw = headers.get("date")
+        if raw is None:
+            return
+        try:
+            moment = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return
+        if moment.tzinfo is None:  # RFC 7231 dates are GMT; an older form may omit it
+            moment = moment.replace(tzinfo=UTC)
+        with self._lock:
+            if self._latest is None or moment > self._latest:
+                self._latest = moment
+
+    def latest(self) -> datetime | None:
+        """The latest server time seen (UTC, whole seconds), or ``None`` before any."""
+        with self._lock:
+            return None if self._latest is None else self._latest.astimezone(UTC)
+
+
 class RateLimitPacer:
     """Paces requests by a service's rate-limit headers, before it says 429.
 
@@ -318,6 +352,7 @@ class ClientCore:
         pacer: an optional rate-limit pacer.
         max_concurrency: the most requests in flight at once, or ``None``.
         usage: the counters the shells update.
+        server_clock: the service's time from its responses' ``Date`` headers.
         headers: extra headers sent with every request.
     """
 
@@ -328,6 +363,7 @@ class ClientCore:
     pacer: RateLimitPacer | None = None
     max_concurrency: int | None = None
     usage: UsageCounter = field(factory=UsageCounter, repr=False)
+    server_clock: ServerClock = field(factory=ServerClock, repr=False)
     headers: Mapping[str, str] = field(factory=dict)
 
     def build(self, request: APIRequest) -> httpx.Request:
@@ -347,9 +383,10 @@ class ClientCore:
         )
 
     def observe(self, request: APIRequest, response: httpx.Response, *, retry: bool) -> None:
-        """Update the pacer and the counters after a response."""
+        """Update the pacer, the counters and the server clock after a response."""
         if self.pacer is not None:
             self.pacer.observe(response.headers)
+        self.server_clock.observe(response.headers)
         rate_limited = response.status_code == _TOO_MANY_REQUESTS or (
             response.status_code == _FORBIDDEN and not _is_json(response)
         )

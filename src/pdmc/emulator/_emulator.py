@@ -62,6 +62,7 @@ class Emulator:
             self.faults,
             advance=self.clock.advance,
             after_request=self._after_request,
+            now=self.clock.now,
         )
 
     def __repr__(self) -> str:

@@ -42,7 +42,9 @@ def _handler_for(
                 # A timeout or reset fault: drop the connection without an answer.
                 self.close_connection = True
                 return
-            self.send_response(response.status)
+            # Not send_response: it would add a second Date, from the host's clock.
+            self.send_response_only(response.status)
+            self.send_header("server", self.version_string())
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.send_header("content-length", str(len(response.body)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from email.utils import format_datetime
 
 import httpx
 
@@ -35,7 +37,8 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Routes each request to the service that serves its host, through the fault plan.
 
     One instance serves sync and async clients alike. Requests to hosts no service
-    serves fail like an unreachable host (``httpx.ConnectError``).
+    serves fail like an unreachable host (``httpx.ConnectError``). With ``now``, every
+    response carries a ``Date`` header from that clock, as a real server's does.
     """
 
     def __init__(
@@ -45,11 +48,13 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         *,
         advance: Callable[[float], object],
         after_request: Callable[[], object] | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self._services = tuple(services)
         self._faults = faults
         self._advance = advance
         self._after_request = after_request
+        self._now = now
 
     def service_for(self, host: str) -> Service | None:
         """The service that answers ``host``, if any."""
@@ -108,7 +113,13 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def handle_emulated(self, request: EmulatedRequest) -> EmulatedResponse:
         """Answer one request as a connection of its own (the HTTP server uses this)."""
         with self._connection(request.host) as refusal:
-            return refusal or self.answer(request)
+            return self._dated(refusal or self.answer(request))
+
+    def _dated(self, response: EmulatedResponse) -> EmulatedResponse:
+        """The response with the service's ``Date`` header (RFC 7231), if a clock is set."""
+        if self._now is None:
+            return response
+        return response.with_headers(date=format_datetime(self._now(), usegmt=True))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         return _to_httpx(self.handle_emulated(to_emulated(request)), request)
@@ -117,10 +128,10 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         emulated = to_emulated(request)
         with self._connection(emulated.host) as refusal:
             if refusal is not None:
-                return _to_httpx(refusal, request)
+                return _to_httpx(self._dated(refusal), request)
             # Yield once so other tasks open their connections too, as on a real network.
             await asyncio.sleep(0)
-            return _to_httpx(self.answer(emulated), request)
+            return _to_httpx(self._dated(self.answer(emulated)), request)
 
 
 def _refusal(service: Service, fault: Fault | None) -> EmulatedResponse | None:

@@ -295,7 +295,10 @@ class NewMailchimpContactTrigger(Trigger):
 
     Event-driven (the ``subscribe`` webhook), with a polling fallback on
     ``since_timestamp_opt``. A member whose opt-in predates the activation is never
-    synced, whichever way it is seen. Later updates are not synced by this flow.
+    synced, whichever way it is seen. The activation moment is Mailchimp's own time
+    (the engine reads it when activating the flow), so a host clock minutes off
+    neither loses sign-ups nor syncs older members. Later updates are not synced by
+    this flow.
     """
 
     type_name = "new_mailchimp_contact"

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from pdmc.clients import MailchimpClient, PipedriveClient, Usage
 from pdmc.clients.mailchimp import Member
@@ -53,6 +53,7 @@ from pdmc.flows._webhook_setup import ensure_webhooks
 from pdmc.flows._webhooks import (
     MailchimpEvent,
     MailchimpWebhookAuth,
+    PipedriveEvent,
     PipedriveWebhookAuth,
     parse_mailchimp_event,
     parse_pipedrive_event,
@@ -82,6 +83,8 @@ logger = logging.getLogger("pdmc.engine")
 
 _WEBHOOK_NAME: Final = "pdmc"
 _MAX_KEPT_OUTCOMES: Final = 1000
+_ACTIVATED_IN_MAILCHIMP: Final = "activated_in_mailchimp"
+"""The checkpoint holding a Mailchimp-to-Pipedrive flow's activation in Mailchimp's time."""
 
 
 def _default_holder() -> str:
@@ -306,10 +309,37 @@ class SyncEngine:
         return [self._state(record) for record in self.store.list_flows()]
 
     def activate(self, flow_id: str) -> FlowState:
-        """Activate a flow; it is due at once, so the next tick starts its initial sync."""
-        self._record(flow_id)
+        """Activate a flow; it is due at once, so the next tick starts its initial sync.
+
+        A Mailchimp-to-Pipedrive flow that was not active also notes the moment in
+        Mailchimp's own time (one read of its audience), so its trigger compares
+        members' timestamps with Mailchimp's clock, however far this host's is off.
+
+        Raises:
+            FlowNotFoundError: no flow has this id.
+            PdmcError: the audience could not be read (the flow stays as it was).
+        """
+        record = self._record(flow_id)
+        if record.status != "active":
+            self._note_activation(self._flow(record))
         self.store.set_flow_status(flow_id, "active")
         return self._state(self.store.set_flow_schedule(flow_id, next_run_at=self.now()))
+
+    def _note_activation(self, flow: Flow) -> None:
+        """Store the activation moment in Mailchimp's time for a flow that reads Mailchimp."""
+        if flow.direction is not Direction.MC_TO_PD:
+            return
+        self.mailchimp.get_audience(flow.audience_id)
+        moment = self.mailchimp.server_time
+        batch = Batch(flow_id=flow.id, lease=None)
+        # Without a Date header the store's activation stamp (this host's time) stands in.
+        batch.set_checkpoint(_ACTIVATED_IN_MAILCHIMP, moment.isoformat() if moment else None)
+        self.store.commit_batch(batch)
+
+    def _activated_at(self, record: FlowRecord, checkpoints: Mapping[str, Any]) -> datetime | None:
+        """When the flow was last activated: in Mailchimp's time if noted, else the store's."""
+        noted = checkpoints.get(_ACTIVATED_IN_MAILCHIMP)
+        return datetime.fromisoformat(noted) if isinstance(noted, str) else record.activated_at
 
     def pause(self, flow_id: str) -> FlowState:
         """Pause a flow: no runs and no webhook handling until it is activated again."""
@@ -425,6 +455,7 @@ class SyncEngine:
                     self.store.set_flow_schedule(flow.id, next_run_at=None, last_run_at=started)
             else:
                 fieldmap, broken = self._live_field_map(flow)
+                checkpoints = self.store.get_checkpoints(flow.id)
                 sync = BatchSync(
                     flow=flow,
                     fieldmap=fieldmap,
@@ -438,9 +469,9 @@ class SyncEngine:
                     lease=lease,
                     dry_run=dry_run,
                     emit=tally.add,
-                    activated_at=record.activated_at,
+                    activated_at=self._activated_at(record, checkpoints),
                 )
-                self._sync_scheduled(flow, record, sync, dry_run=dry_run)
+                self._sync_scheduled(flow, sync, checkpoints, dry_run=dry_run)
                 if not dry_run:
                     self.store.set_flow_schedule(
                         flow.id, next_run_at=self.now() + flow.interval, last_run_at=started
@@ -480,9 +511,8 @@ class SyncEngine:
         return report
 
     def _sync_scheduled(
-        self, flow: Flow, record: FlowRecord, sync: BatchSync, *, dry_run: bool
+        self, flow: Flow, sync: BatchSync, checkpoints: Mapping[str, Any], *, dry_run: bool
     ) -> None:
-        checkpoints = self.store.get_checkpoints(flow.id)
         self._learn_other_side(flow, sync, checkpoints, dry_run=dry_run)
         done = self._retry_due(flow, sync)
         if not flow.trigger.is_scheduled:
@@ -497,7 +527,7 @@ class SyncEngine:
             mailchimp=self.mailchimp,
             audience_id=flow.audience_id,
             checkpoint=checkpoints.get("scan") or {},
-            activated_at=record.activated_at,
+            activated_at=sync.activated_at,
             now=self.now(),
             full_rescan=full
             and (checkpoints.get("scan") or {}).get("phase") not in {"full", "pass"},
@@ -584,6 +614,7 @@ class SyncEngine:
         event = parse_pipedrive_event(body)
         if self.store.is_event_processed("pipedrive", event.id):
             return WebhookResult(status=200, duplicate=True)
+        self._follow_merge(event)
         synced = 0
         for record, flow in self._active(Direction.PD_TO_MC):
             candidates = flow.trigger.on_pipedrive_event(self._event_context(flow, record), event)
@@ -663,10 +694,43 @@ class SyncEngine:
                 logger.warning("the new address of %s stays unlinked: %s", old, error)
                 return
 
-    def _active(self, direction: Direction) -> Iterator[tuple[FlowRecord, Flow]]:
+    def _follow_merge(self, event: PipedriveEvent) -> None:
+        """A merge in Pipedrive: a survivor with no link takes over the merged person's.
+
+        The merged person's member is the human's member; without this, a flow would
+        create a second member at the survivor's address, and the first would stay
+        linked to a person that no longer exists. The flows' tracking of the merged
+        person moves along, so the survivor's sync, which moves the member to its
+        address, runs now. A survivor with a link of its own keeps it.
+        """
+        merge = _merge_of(event)
+        if merge is None:
+            return
+        merged, survivor = merge
+        audiences: set[str] = set()
+        for record, flow in self._active(Direction.PD_TO_MC, Direction.MC_TO_PD):
+            batch = Batch(flow_id=record.flow_id, lease=None)
+            if flow.audience_id not in audiences:
+                audiences.add(flow.audience_id)
+                links = self.store.links_for_persons(
+                    self.account_pair, flow.audience_id, [merged, survivor]
+                )
+                if (left := links.get(merged)) is not None and survivor not in links:
+                    batch.upsert_link(evolve(left, person_id=survivor))
+            keys = self.store.tracked(record.flow_id, [person_key(merged), person_key(survivor)])
+            if person_key(merged) in keys and person_key(survivor) not in keys:
+                batch.track(person_key(survivor), matching=keys[person_key(merged)])
+            if not (batch.links or batch.memberships):
+                continue
+            try:
+                self.store.commit_batch(batch)
+            except LinkConflictError as error:
+                logger.warning("person %s keeps no link after its merge: %s", survivor, error)
+
+    def _active(self, *directions: Direction) -> Iterator[tuple[FlowRecord, Flow]]:
         for record in self.store.list_flows(status="active"):
             flow = self._flow(record)
-            if flow.direction is direction:
+            if flow.direction in directions:
                 yield record, flow
 
     def _event_context(self, flow: Flow, record: FlowRecord) -> EventContext:
@@ -674,7 +738,7 @@ class SyncEngine:
             pipedrive=self.pipedrive,
             mailchimp=self.mailchimp,
             audience_id=flow.audience_id,
-            activated_at=record.activated_at,
+            activated_at=self._activated_at(record, self.store.get_checkpoints(flow.id)),
             now=self.now(),
         )
 
@@ -703,6 +767,7 @@ class SyncEngine:
             return 0
         pd_before, mc_before = self.pipedrive.usage, self.mailchimp.usage
         tally = _Tally.new()
+        checkpoints = self.store.get_checkpoints(flow.id)
         sync = BatchSync(
             flow=flow,
             fieldmap=fieldmap,
@@ -716,7 +781,7 @@ class SyncEngine:
             lease=None,
             dry_run=False,
             emit=tally.add,
-            activated_at=record.activated_at,
+            activated_at=self._activated_at(record, checkpoints),
         )
         refetch = Candidates(
             person_ids=(*candidates.person_ids, *(p.id for p in candidates.persons)),
@@ -726,7 +791,7 @@ class SyncEngine:
         )
         failure = None
         try:
-            self._learn_other_side(flow, sync, self.store.get_checkpoints(flow.id), dry_run=False)
+            self._learn_other_side(flow, sync, checkpoints, dry_run=False)
             done = sync.sync(refetch)
         except PdmcError as error:
             failure = f"{type(error).__name__}: {error}"
@@ -768,6 +833,22 @@ class SyncEngine:
             pipedrive_auth=self.pipedrive_webhook_auth,
             mailchimp_auth=self.mailchimp_webhook_auth,
         )
+
+
+def _merge_of(event: PipedriveEvent) -> tuple[int, int] | None:
+    """The merged and the surviving person of a merge event, or ``None`` for other events.
+
+    Pipedrive announces a merge twice: the merged person's delete names the survivor
+    (``merged_to_id``) and the survivor's change names the merged person
+    (``merged_from_id``); either one is enough.
+    """
+    if event.entity != "person":
+        return None
+    if event.merged_from_id is not None:
+        return event.merged_from_id, event.entity_id
+    if event.merged_to_id is not None:
+        return event.entity_id, event.merged_to_id
+    return None
 
 
 def _broken_pair(pair: FieldPair, broken: Mapping[str, list[str]]) -> FieldMapRuleError:

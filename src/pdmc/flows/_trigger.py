@@ -97,8 +97,10 @@ class ScanContext:
     """What a scheduled pass may read.
 
     ``checkpoint`` holds what the trigger stored with its last written batch (empty
-    on the first pass); ``activated_at`` is when the flow was last activated and
-    ``now`` the engine's clock.
+    on the first pass); ``activated_at`` is when the flow was last activated (for a
+    Mailchimp-to-Pipedrive flow in Mailchimp's own time, read from its ``Date``
+    header, so it compares with members' timestamps whatever the host's clock says)
+    and ``now`` the engine's clock.
     """
 
     pipedrive: PipedriveClient
@@ -112,7 +114,10 @@ class ScanContext:
 
 @frozen(kw_only=True)
 class EventContext:
-    """What an event handler may read: the clients, the audience, the activation time."""
+    """What an event handler may read: the clients, the audience, the activation time.
+
+    ``activated_at`` is as in :class:`ScanContext`; ``now`` is the engine's clock.
+    """
 
     pipedrive: PipedriveClient
     mailchimp: MailchimpClient

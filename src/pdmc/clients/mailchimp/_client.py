@@ -166,6 +166,17 @@ class MailchimpClient:
         """Requests sent so far; subtract two snapshots to price a run."""
         return self._http.core.usage.snapshot()
 
+    @property
+    def server_time(self) -> datetime | None:
+        """Mailchimp's own clock, as the ``Date`` header of its latest response gave it.
+
+        UTC, to the second; ``None`` until a response carried the header. Compare
+        Mailchimp's timestamps (``timestamp_opt``, ``last_changed``) with this rather
+        than with the local clock, which may be minutes off. For a fresh reading,
+        make a cheap call first (:meth:`get_audience`).
+        """
+        return self._http.core.server_clock.latest()
+
     def close(self) -> None:
         """Close the connection pool (unless it was borrowed)."""
         self._http.close()
@@ -436,6 +447,17 @@ class AsyncMailchimpClient:
     def usage(self) -> Usage:
         """Requests sent so far."""
         return self._http.core.usage.snapshot()
+
+    @property
+    def server_time(self) -> datetime | None:
+        """Mailchimp's own clock, as the ``Date`` header of its latest response gave it.
+
+        UTC, to the second; ``None`` until a response carried the header. Compare
+        Mailchimp's timestamps (``timestamp_opt``, ``last_changed``) with this rather
+        than with the local clock, which may be minutes off. For a fresh reading,
+        make a cheap call first (:meth:`get_audience`).
+        """
+        return self._http.core.server_clock.latest()
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it was borrowed)."""
