@@ -450,13 +450,7 @@ class AsyncMailchimpClient:
 
     @property
     def server_time(self) -> datetime | None:
-        """Mailchimp's own clock, as the ``Date`` header of its latest response gave it.
-
-        UTC, to the second; ``None`` until a response carried the header. Compare
-        Mailchimp's timestamps (``timestamp_opt``, ``last_changed``) with this rather
-        than with the local clock, which may be minutes off. For a fresh reading,
-        make a cheap call first (:meth:`get_audience`).
-        """
+        """Mailchimp's clock at its latest answer (see :attr:`MailchimpClient.server_time`)."""
         return self._http.core.server_clock.latest()
 
     async def aclose(self) -> None:
