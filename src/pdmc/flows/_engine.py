@@ -20,7 +20,7 @@ import os
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
@@ -70,6 +70,7 @@ from pdmc.storage import (
     Batch,
     Clock,
     FlowRecord,
+    Lease,
     Link,
     SQLiteStore,
     StateStore,
@@ -456,20 +457,15 @@ class SyncEngine:
             else:
                 fieldmap, broken = self._live_field_map(flow)
                 checkpoints = self.store.get_checkpoints(flow.id)
-                sync = BatchSync(
-                    flow=flow,
-                    fieldmap=fieldmap,
-                    pipedrive=self.pipedrive,
-                    mailchimp=self.mailchimp,
-                    store=self.store,
-                    account_pair=self.account_pair,
-                    holder=self.holder,
-                    now=self.now,
+                sync = self._batch_sync(
+                    flow,
+                    record,
+                    fieldmap,
+                    checkpoints,
                     run_id=run.run_id if run else None,
                     lease=lease,
                     dry_run=dry_run,
                     emit=tally.add,
-                    activated_at=self._activated_at(record, checkpoints),
                 )
                 self._sync_scheduled(flow, sync, checkpoints, dry_run=dry_run)
                 if not dry_run:
@@ -509,6 +505,35 @@ class SyncEngine:
                 error=failure or _history_note(broken),
             )
         return report
+
+    def _batch_sync(
+        self,
+        flow: Flow,
+        record: FlowRecord,
+        fieldmap: FieldMap,
+        checkpoints: Mapping[str, Any],
+        *,
+        run_id: int | None,
+        lease: Lease | None,
+        dry_run: bool,
+        emit: Callable[[ContactOutcome], None],
+    ) -> BatchSync:
+        """The batch logic of one run of ``record``'s flow on this engine's clients."""
+        return BatchSync(
+            flow=flow,
+            fieldmap=fieldmap,
+            pipedrive=self.pipedrive,
+            mailchimp=self.mailchimp,
+            store=self.store,
+            account_pair=self.account_pair,
+            holder=self.holder,
+            now=self.now,
+            run_id=run_id,
+            lease=lease,
+            dry_run=dry_run,
+            emit=emit,
+            activated_at=self._activated_at(record, checkpoints),
+        )
 
     def _sync_scheduled(
         self, flow: Flow, sync: BatchSync, checkpoints: Mapping[str, Any], *, dry_run: bool
@@ -768,20 +793,15 @@ class SyncEngine:
         pd_before, mc_before = self.pipedrive.usage, self.mailchimp.usage
         tally = _Tally.new()
         checkpoints = self.store.get_checkpoints(flow.id)
-        sync = BatchSync(
-            flow=flow,
-            fieldmap=fieldmap,
-            pipedrive=self.pipedrive,
-            mailchimp=self.mailchimp,
-            store=self.store,
-            account_pair=self.account_pair,
-            holder=self.holder,
-            now=self.now,
+        sync = self._batch_sync(
+            flow,
+            record,
+            fieldmap,
+            checkpoints,
             run_id=run.run_id,
             lease=None,
             dry_run=False,
             emit=tally.add,
-            activated_at=self._activated_at(record, checkpoints),
         )
         refetch = Candidates(
             person_ids=(*candidates.person_ids, *(p.id for p in candidates.persons)),

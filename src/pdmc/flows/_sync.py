@@ -35,7 +35,6 @@ from pdmc.errors import (
     ComplianceStateError,
     ForgottenEmailError,
     InvalidEmailError,
-    LinkConflictError,
     MemberError,
     MemberExistsError,
     NotFoundError,
@@ -54,7 +53,7 @@ from pdmc.mapping import (
     map_member_to_person_input,
     map_person_to_merge_fields,
 )
-from pdmc.storage import Batch, Claim, Link, Outcome, StateStore, normalise_email
+from pdmc.storage import Batch, Link, Outcome, StateStore, normalise_email
 
 __all__ = [
     "BLOCKED_STATUSES",
@@ -269,6 +268,27 @@ class BatchSync:
         self.emit(outcome)
         if self.run_id is not None:
             batch.record_outcome(_outcome(outcome))
+
+    def _report_final(
+        self,
+        batch: Batch,
+        reason: str,
+        *,
+        email: str | None,
+        person_id: int | None = None,
+        member_id: str | None = None,
+        action: Action = Action.SKIPPED,
+    ) -> None:
+        """Report, once, a contact that no later run retries: why nothing was written."""
+        outcome = ContactOutcome(
+            action=action,
+            email=email,
+            person_id=person_id,
+            member_id=member_id,
+            reason=reason,
+            permanent=True,
+        )
+        self._report(batch, outcome)
 
     def _reported_before(self, batch: Batch, outcome: ContactOutcome) -> bool:
         """Whether this permanent skip was reported already; remember it if not.
@@ -499,14 +519,7 @@ class BatchSync:
             reason = "the email address is not valid"
         else:
             return normalise_email(email)
-        outcome = ContactOutcome(
-            action=Action.SKIPPED,
-            email=email,
-            person_id=person.id,
-            reason=reason,
-            permanent=True,
-        )
-        self._report(batch, outcome)
+        self._report_final(batch, reason, email=email, person_id=person.id)
         return None
 
     def _resolve_link(
@@ -547,14 +560,7 @@ class BatchSync:
             held = f" ({other.member_status})" if other.member_status else ""
             reason = f"the new address is already another member{held}; {link.email} keeps its link"
         if reason is not None:
-            outcome = ContactOutcome(
-                action=Action.SKIPPED,
-                email=email,
-                person_id=person.id,
-                reason=reason,
-                permanent=True,
-            )
-            self._report(batch, outcome)
+            self._report_final(batch, reason, email=email, person_id=person.id)
             return _CONFLICT
         link = link or other
         if link is not None and link.email != email and link.member_id is not None:
@@ -575,15 +581,10 @@ class BatchSync:
         """Report an opted-out member once per change of the person's values."""
         if link is None or link.pipedrive_fingerprint == fingerprint_pd:
             return
-        outcome = ContactOutcome(
-            action=Action.SKIPPED,
-            email=email,
-            person_id=person.id,
-            member_id=link.member_id,
-            reason=f"the member is {status}; pdmc never subscribes it again",
-            permanent=True,
+        reason = f"the member is {status}; pdmc never subscribes it again"
+        self._report_final(
+            batch, reason, email=email, person_id=person.id, member_id=link.member_id
         )
-        self._report(batch, outcome)
         batch.upsert_link(_linked(link, person.id, email, fingerprint_mc, fingerprint_pd))
 
     def _left_by_merge(
@@ -628,18 +629,8 @@ class BatchSync:
                 person_id=person.id,
             )
         except MemberExistsError:
-            self._report(
-                batch,
-                ContactOutcome(
-                    action=Action.SKIPPED,
-                    email=email,
-                    person_id=person.id,
-                    reason=(
-                        f"the new address is already another member; {link.email} keeps its member"
-                    ),
-                    permanent=True,
-                ),
-            )
+            reason = f"the new address is already another member; {link.email} keeps its member"
+            self._report_final(batch, reason, email=email, person_id=person.id)
             return None
         except (RowError, RetryableError) as error:
             self._retry(batch, person_key(person.id), {"person_id": person.id}, error)
@@ -742,14 +733,7 @@ class BatchSync:
             return
         email = row.upsert.email_address
         reason = _REFUSALS.get(type(refusal), f"Mailchimp refused the member: {refusal}")
-        outcome = ContactOutcome(
-            action=Action.SKIPPED,
-            email=email,
-            person_id=row.person.id,
-            reason=reason,
-            permanent=True,
-        )
-        self._report(batch, outcome)
+        self._report_final(batch, reason, email=email, person_id=row.person.id)
         batch.retry_done(person_key(row.person.id))
         batch.upsert_link(
             self._link(
@@ -778,6 +762,7 @@ class BatchSync:
         members = [m for m in members if normalise_email(m.email_address) not in synced]
         emails = [normalise_email(m.email_address) for m in members]
         links = self._links_for_emails(emails)
+        earlier = self._linked_elsewhere(members, links)
         context = self.context()
         for member in members:
             email = normalise_email(member.email_address)
@@ -792,11 +777,44 @@ class BatchSync:
             if self.trigger.updates is not TriggerUpdates.NEVER and not candidates.only_tracked:
                 batch.track(member_key(email), matching=True)
             link = links.get(email)
+            if (link is None or link.person_id is None) and (
+                old := earlier.get(stable_member_id(member))
+            ) is not None:
+                # The member's person, linked under its older address: the link moves here.
+                link = self._record_now(
+                    self._link(
+                        email=email,
+                        person_id=old.person_id,
+                        member_id=stable_member_id(member),
+                        member_status=member.status,
+                    )
+                )
             if link is not None and link.person_id is not None:
                 self._update_person(member, link, batch)
             else:
                 self._create_person(member, batch)
         return len(members)
+
+    def _linked_elsewhere(
+        self, members: Sequence[Member], links: Mapping[str, Link]
+    ) -> dict[str, Link]:
+        """Links of a person that hold one of these members under another address.
+
+        A member's stable id outlives an address change in Mailchimp; when that change's
+        webhook never came, the member's link still sits at the old address, and only
+        the id finds it. One store read for the whole page, for the members whose
+        address no person's link holds.
+        """
+        unlinked = [
+            stable_member_id(member)
+            for member in members
+            if (link := links.get(normalise_email(member.email_address))) is None
+            or link.person_id is None
+        ]
+        if not unlinked:
+            return {}
+        found = self.store.links_for_members(self.account_pair, self.audience, unlinked)
+        return {member_id: link for member_id, link in found.items() if link.person_id is not None}
 
     def _update_person(self, member: Member, link: Link, batch: Batch) -> None:
         assert link.person_id is not None  # noqa: S101 - the caller checked
@@ -825,30 +843,15 @@ class BatchSync:
             mapped = map_member_to_person_input(member, self.fieldmap, current=current)
             self.pipedrive.update_person(link.person_id, mapped.input)
         except NotFoundError:
-            self._report(
-                batch,
-                ContactOutcome(
-                    action=Action.SKIPPED,
-                    email=email,
-                    person_id=link.person_id,
-                    reason="the linked Pipedrive person was deleted; pdmc does not recreate it",
-                    permanent=True,
-                ),
-            )
+            reason = "the linked Pipedrive person was deleted; pdmc does not recreate it"
+            self._report_final(batch, reason, email=email, person_id=link.person_id)
             return
         except RetryableError as error:
             self._retry(batch, member_key(email), {"email": email}, error)
             return
         except APIError as error:
-            self._report(
-                batch,
-                ContactOutcome(
-                    action=Action.FAILED,
-                    email=email,
-                    person_id=link.person_id,
-                    reason=str(error),
-                    permanent=True,
-                ),
+            self._report_final(
+                batch, str(error), email=email, person_id=link.person_id, action=Action.FAILED
             )
             return
         batch.upsert_link(
@@ -897,19 +900,6 @@ class BatchSync:
                 RuntimeError("another worker is creating this person"),
             )
             return
-        # Record the member under the claim: if its stable id is linked at an older
-        # address (an address change in Mailchimp whose webhook never came), the store
-        # moves that link here, and the member's person is updated, not created twice.
-        try:
-            self._record_now(
-                self._link(
-                    email=email, member_id=stable_member_id(member), member_status=member.status
-                )
-            )
-        except LinkConflictError as error:
-            reason = f"the member's links disagree, nothing written: {error}"
-            self._give_up(batch, claim, member, Action.SKIPPED, reason)
-            return
         # Read the link again under the claim: a creator that finished between this
         # batch's first read and the claim has let the claim go and left its link.
         fresh = self.store.links_for_emails(self.account_pair, self.audience, [email]).get(email)
@@ -934,7 +924,10 @@ class BatchSync:
             self._retry(batch, member_key(email), {"email": email}, error)
             return
         except APIError as error:
-            self._give_up(batch, claim, member, Action.FAILED, str(error))
+            self.store.release_claim(claim)
+            self._report_final(
+                batch, str(error), email=email, member_id=member.id, action=Action.FAILED
+            )
             return
         batch.upsert_link(
             self._link(
@@ -958,20 +951,6 @@ class BatchSync:
                 field_errors=tuple(f"{e.field}: {e.reason}" for e in mapped.errors),
             ),
         )
-
-    def _give_up(
-        self, batch: Batch, claim: Claim, member: Member, action: Action, reason: str
-    ) -> None:
-        """Let the create claim go and report, once, why no person was written."""
-        self.store.release_claim(claim)
-        outcome = ContactOutcome(
-            action=action,
-            email=normalise_email(member.email_address),
-            member_id=member.id,
-            reason=reason,
-            permanent=True,
-        )
-        self._report(batch, outcome)
 
     def _existing_person(self, email: str) -> int | None:
         """Recovery after a crashed creator: look the address up before creating."""
