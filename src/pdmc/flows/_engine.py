@@ -682,9 +682,9 @@ class SyncEngine:
     def _follow_new_address(self, event: MailchimpEvent) -> None:
         """An ``upemail``: the member's link, and the flows' tracking of it, move along.
 
-        A member's id is the hash of its address, so after the change neither the id
-        nor the address would find the member's person again, and the next sync would
-        create a second person instead of giving the person the new address.
+        A sync would find the link again by the member's stable id, but the flows'
+        tracking of the member is keyed by its address: both move here, at once, so the
+        member keeps its person and its place in the flows under the new address.
         """
         if event.type != "upemail" or not event.old_email or not event.email:
             return

@@ -174,8 +174,9 @@ class Link:
 
     A link belongs to an account pair (one Pipedrive company and one Mailchimp
     account, named by the caller) and a Mailchimp audience, and is shared by every
-    flow of that pair. Within an audience each person id, member id (the subscriber
-    hash) and email belongs to at most one link; ``email`` is kept normalised
+    flow of that pair. Within an audience each person id, member id (the sync engine
+    stores the member's ``unique_email_id``, which an address change keeps) and email
+    belongs to at most one link; ``email`` is kept normalised
     (:func:`normalise_email`).
 
     The fingerprints are what pdmc last wrote to each side, so a later run can tell
